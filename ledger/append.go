@@ -1,0 +1,348 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Entry is one record to append.
+type Entry struct {
+	Log   string    // log name: a site id, or "<site id>/scans"; [A-Za-z0-9_-] plus at most one "/"; ≤ 64 chars
+	ID    string    // globally unique record id (URL-safe); Proof(id) finds it; a reused ID is an error
+	Nonce string    // optional idempotency key, unique per log
+	Time  time.Time // the record's time; chooses the erasure period (UTC day); zero means Options.Now()
+	Leaf  []byte    // the exact leaf bytes (hashed as tlog.RecordHash(Leaf)), 1 byte to 64 KiB
+}
+
+// Appended reports where an entry landed.
+type Appended struct {
+	ID        string
+	Index     uint64
+	LeafHash  tlog.Hash
+	Duplicate bool   // the nonce was seen before: this is the FIRST entry with that nonce
+	Leaf      []byte // the stored leaf bytes (for a duplicate: the original's; nil if the original was erased)
+}
+
+type request struct {
+	e   Entry
+	day uint32
+	res chan result
+}
+
+type result struct {
+	a   Appended
+	err error
+}
+
+// Append adds e to its log and returns once the leaf is durably committed
+// (the group commit holding it has been fsync'd). Errors:
+//   - ErrInvalid: bad log name, ID, nonce, empty or oversized leaf, or a
+//     time before 1970 or more than a day ahead of Options.Now; nothing changes.
+//   - ErrDupID: e.ID was already used (in any log); nothing changes.
+//   - ErrPushback: MaxPending appends are queued; retry later.
+//   - ErrClosed: Close has begun.
+//   - ctx's error if ctx ends first; the entry may still be committed then.
+//
+// If e.Nonce was already used in e.Log (committed earlier or earlier in the
+// same group commit), no leaf is added: Append returns the first entry with
+// that nonce, Duplicate set.
+func (l *Ledger) Append(ctx context.Context, e Entry) (Appended, error) {
+	day, err := l.validate(&e)
+	if err != nil {
+		return Appended{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Appended{}, ctxErr("append", ctx)
+	}
+	e.Leaf = append([]byte(nil), e.Leaf...) // the caller may reuse its buffer once we return
+	r := &request{e: e, day: day, res: make(chan result, 1)}
+	l.intakeMu.RLock()
+	if l.closed {
+		l.intakeMu.RUnlock()
+		return Appended{}, ErrClosed
+	}
+	select {
+	case l.queue <- r:
+	default:
+		l.intakeMu.RUnlock()
+		return Appended{}, ErrPushback
+	}
+	l.intakeMu.RUnlock()
+	select {
+	case res := <-r.res:
+		return res.a, res.err
+	case <-ctx.Done():
+		return Appended{}, ctxErr("append", ctx)
+	}
+}
+
+// validate checks e and returns its erasure day.
+func (l *Ledger) validate(e *Entry) (uint32, error) {
+	switch {
+	case !ValidLogName(e.Log):
+		return 0, fmt.Errorf("%w: log name %q (want 1-%d chars of [A-Za-z0-9_-], at most one '/')", ErrInvalid, e.Log, MaxLogName)
+	case !validID(e.ID):
+		return 0, fmt.Errorf("%w: id %q (want 1-%d URL-safe chars)", ErrInvalid, e.ID, MaxIDSize)
+	case e.Nonce != "" && !validID(e.Nonce):
+		return 0, fmt.Errorf("%w: nonce %q (want 1-%d URL-safe chars)", ErrInvalid, e.Nonce, MaxIDSize)
+	case len(e.Leaf) == 0:
+		return 0, fmt.Errorf("%w: empty leaf", ErrInvalid)
+	case len(e.Leaf) > MaxLeafSize:
+		return 0, fmt.Errorf("%w: leaf of %d bytes (max %d)", ErrInvalid, len(e.Leaf), MaxLeafSize)
+	}
+	now := l.opts.Now()
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	d := dayOf(e.Time)
+	if d < 0 || d > dayOf(now)+1 {
+		return 0, fmt.Errorf("%w: time %s out of range", ErrInvalid, e.Time.UTC().Format(time.RFC3339))
+	}
+	return uint32(d), nil
+}
+
+// writer is the single goroutine that commits appends: it takes what is
+// queued (up to MaxBatch), commits it in one transaction and answers every
+// caller. While it commits, the next batch queues up.
+func (l *Ledger) writer() {
+	defer close(l.wdone)
+	batch := make([]*request, 0, l.opts.MaxBatch)
+	for {
+		r, ok := <-l.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < l.opts.MaxBatch {
+			select {
+			case r, ok := <-l.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		l.commit(batch)
+		clear(batch)
+	}
+}
+
+// logTx is one log's state during a group commit.
+type logTx struct {
+	name   string
+	b      *bolt.Bucket
+	h, lv  *bolt.Bucket
+	n, d   *bolt.Bucket
+	size   uint64
+	key    logKey
+	counts map[uint64]uint64 // epoch<<32|day → leaves added
+}
+
+// commit applies batch in one bbolt transaction (one fsync) and answers
+// every request. Per-entry problems (duplicate id) fail only that entry; a
+// failed transaction fails them all and leaves nothing visible.
+func (l *Ledger) commit(batch []*request) {
+	l.batchMu.Lock()
+	defer l.batchMu.Unlock()
+	results := make([]result, len(batch))
+
+	// Every log written must have a durable key before the batch commits.
+	need := make(map[string]uint32)
+	for _, r := range batch {
+		if d, ok := need[r.e.Log]; !ok || r.day < d {
+			need[r.e.Log] = r.day
+		}
+	}
+	err := l.keys.ensure(need)
+	var sizes map[string]uint64
+	start := time.Now()
+	if err == nil {
+		err = l.db.Update(func(tx *bolt.Tx) error {
+			var err error
+			sizes, err = l.apply(tx, batch, results)
+			return err
+		})
+	}
+	elapsed := time.Since(start)
+	if err != nil {
+		err = fmt.Errorf("ledger: append: %w", err)
+		for i := range results {
+			results[i] = result{err: err}
+		}
+	} else {
+		l.mu.Lock()
+		for name, size := range sizes {
+			st := l.logs[name]
+			if st == nil {
+				st = &logState{}
+				l.logs[name] = st
+			}
+			if size > st.size {
+				st.size = size
+				l.dirty[name] = struct{}{}
+			}
+		}
+		l.mu.Unlock()
+		if l.opts.OnCommit != nil {
+			l.opts.OnCommit(len(batch), elapsed)
+		}
+	}
+	for i, r := range batch {
+		r.res <- results[i]
+	}
+}
+
+// apply writes batch into tx, filling results; it returns the new size of
+// each log touched. A returned error aborts the whole transaction.
+func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[string]uint64, error) {
+	ids := tx.Bucket(bktIDs)
+	logs := make(map[string]*logTx)
+	batchIDs := make(map[string]struct{}, len(batch))
+	batchNonces := make(map[string]int) // log\x00nonce → position of the first entry in batch
+
+	for i, r := range batch {
+		e := r.e
+		lt := logs[e.Log]
+		if lt == nil {
+			var err error
+			if lt, err = l.openLogTx(tx, e.Log); err != nil {
+				return nil, err
+			}
+			logs[e.Log] = lt
+		}
+		if e.Nonce != "" {
+			nk := e.Log + "\x00" + e.Nonce
+			if j, ok := batchNonces[nk]; ok {
+				results[i] = results[j]
+				results[i].a.Duplicate = true
+				continue
+			}
+			if id := lt.n.Get([]byte(e.Nonce)); id != nil {
+				a, err := l.original(tx, lt, string(id))
+				if err != nil {
+					return nil, err
+				}
+				results[i] = result{a: a}
+				continue
+			}
+		}
+		if _, dup := batchIDs[e.ID]; dup || ids.Get([]byte(e.ID)) != nil {
+			results[i] = result{err: fmt.Errorf("%w: %q", ErrDupID, e.ID)}
+			continue
+		}
+
+		n := lt.size
+		lh := tlog.RecordHash(e.Leaf)
+		hashes, err := tlog.StoredHashesForRecordHash(int64(n), lh, hashReader{lt.h})
+		if err != nil {
+			return nil, err
+		}
+		base := tlog.StoredHashIndex(0, int64(n))
+		for k, h := range hashes {
+			if err := lt.h.Put(u64(uint64(base)+uint64(k)), append([]byte(nil), h[:]...)); err != nil {
+				return nil, err
+			}
+		}
+		day := max(r.day, lt.key.FromDay) // clock skew: never write into an erased day
+		a, err := l.keys.aead(e.Log, lt.key.Epoch, day)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := seal(a, e.Log, n, lt.key.Epoch, day, e.Leaf)
+		if err != nil {
+			return nil, err
+		}
+		if err := lt.lv.Put(u64(n), sealed); err != nil {
+			return nil, err
+		}
+		loc := make([]byte, 8, 8+len(e.Log))
+		binary.BigEndian.PutUint64(loc, n)
+		if err := ids.Put([]byte(e.ID), append(loc, e.Log...)); err != nil {
+			return nil, err
+		}
+		batchIDs[e.ID] = struct{}{}
+		if e.Nonce != "" {
+			if err := lt.n.Put([]byte(e.Nonce), []byte(e.ID)); err != nil {
+				return nil, err
+			}
+			batchNonces[e.Log+"\x00"+e.Nonce] = i
+		}
+		lt.counts[uint64(lt.key.Epoch)<<32|uint64(day)]++
+		lt.size++
+		results[i] = result{a: Appended{ID: e.ID, Index: n, LeafHash: lh, Leaf: e.Leaf}}
+	}
+
+	sizes := make(map[string]uint64, len(logs))
+	for name, lt := range logs {
+		if err := lt.b.Put(keySize, u64(lt.size)); err != nil {
+			return nil, err
+		}
+		for k, c := range lt.counts {
+			key := u64(k)
+			if err := lt.d.Put(key, u64(getU64(lt.d, key)+c)); err != nil {
+				return nil, err
+			}
+		}
+		sizes[name] = lt.size
+	}
+	return sizes, nil
+}
+
+// openLogTx opens (creating) log's buckets in a write transaction.
+func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
+	b, err := tx.Bucket(bktLogs).CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return nil, err
+	}
+	lt := &logTx{name: name, b: b, size: getU64(b, keySize), counts: make(map[uint64]uint64)}
+	for _, s := range []struct {
+		dst  **bolt.Bucket
+		name []byte
+		fill float64
+	}{{&lt.h, bktHashes, 1}, {&lt.lv, bktLeaves, 1}, {&lt.n, bktNonces, 0.5}, {&lt.d, bktDays, 1}} {
+		sb, err := b.CreateBucketIfNotExists(s.name)
+		if err != nil {
+			return nil, err
+		}
+		sb.FillPercent = s.fill // append-only buckets pack pages full
+		*s.dst = sb
+	}
+	k, ok := l.keys.get(name)
+	if !ok || len(k.Key) == 0 {
+		return nil, fmt.Errorf("no live key for log %q", name)
+	}
+	lt.key = k
+	return lt, nil
+}
+
+// original returns the committed entry id of lt's log as an Appended with
+// Duplicate set.
+func (l *Ledger) original(tx *bolt.Tx, lt *logTx, id string) (Appended, error) {
+	loc := tx.Bucket(bktIDs).Get([]byte(id))
+	if len(loc) < 8 {
+		return Appended{}, fmt.Errorf("nonce index points at unknown id %q", id)
+	}
+	n := binary.BigEndian.Uint64(loc)
+	lh, err := readHash(lt.h, 0, n)
+	if err != nil {
+		return Appended{}, err
+	}
+	a := Appended{ID: id, Index: n, LeafHash: lh, Duplicate: true}
+	leaf, err := l.keys.openLeaf(lt.name, n, lt.lv.Get(u64(n)))
+	switch {
+	case err == nil:
+		a.Leaf = leaf
+	case !errors.Is(err, ErrErased):
+		return Appended{}, err
+	}
+	return a, nil
+}

@@ -1,0 +1,95 @@
+/*
+Package ledger is Crumb's append-only, tamper-evident proof-of-consent
+store: one RFC 6962 Merkle log per name (a site id, or "<site id>/scans"),
+kept in one bbolt file, with signed checkpoints, inclusion and consistency
+proofs that anyone can check offline, and erasure by crypto-shredding.
+
+The ledger stores opaque leaf bytes. What a leaf means (the consent record
+JSON of DESIGN §3) is decided by the caller.
+
+# Basics
+
+Open a ledger on a data directory and a public host name:
+
+	l, err := ledger.Open(ledger.Options{Dir: "data", Host: "crumb.example"})
+	...
+	defer l.Close()
+
+	a, err := l.Append(ctx, ledger.Entry{Log: site, ID: id, Nonce: nonce, Leaf: recordJSON})
+	// a.Index is the leaf's position, a.LeafHash its RFC 6962 hash; the
+	// leaf is on disk (fsync'd) when Append returns.
+
+	p, err := l.Proof(ctx, id)     // proof JSON (DESIGN §4), waits ≤ ~1 s for a checkpoint
+	err = p.Verify(l.Verifier())   // what an auditor does, offline, with VerifierKey()
+
+A log's leaf i hashes to SHA-256(0x00 || leaf) and interior nodes to
+SHA-256(0x01 || left || right) (tlog.RecordHash, tlog.NodeHash). Its
+checkpoint is a C2SP tlog-checkpoint body
+
+	crumb.example/sites/<log>
+	<size>
+	<base64 root hash>
+
+signed as a C2SP signed note with the Ed25519 key in ledger.key, whose key
+name is the host. VerifierKey returns the matching verifier key.
+
+# Tree layout
+
+Each log stores its tree the way golang.org/x/mod/sumdb/tlog expects: every
+hash tlog.StoredHashes returns for leaf n is put at key
+tlog.StoredHashIndex(0, n)+k, big-endian, and never overwritten. Appending a
+leaf reads at most log₂ n earlier hashes; the root of any size
+(tlog.TreeHash) and any inclusion or consistency proof (tlog.ProveRecord,
+tlog.ProveTree) read O(log n) hashes. Nothing scans a log, and memory holds
+no per-leaf state: two counters per log, and a bounded cache of day keys.
+
+# Durability
+
+Appends are group committed. One writer goroutine takes whatever is queued
+(up to Options.MaxBatch), applies it in a single bbolt transaction (one
+fsync) and then answers every caller of that batch; while it waits for the
+disk the next batch queues up. A batch that fails fails every append in it,
+and none of it is visible. A nonce already used in a log answers with the
+first entry (Duplicate set) instead of adding a leaf, also when both arrive
+in the same batch. When Options.MaxPending appends are queued, Append
+returns ErrPushback at once: the caller should answer 503 with Retry-After.
+
+Checkpoints are signed on a timer (Options.CheckpointInterval, default
+500ms) for every log that grew, never per append; Close signs the last
+ones. A size is signed at most once, and the tree is append-only, so the log
+never signs two different roots for one size. Proof waits for the round
+that covers a fresh leaf instead of failing.
+
+# Erasure
+
+Retention and account cancellation must make a record unrecoverable from
+the data files, yet every tree and proof must stay valid. bbolt keeps a
+deleted value's bytes in freed pages, so leaves are never stored in the
+clear: each is sealed with AES-256-GCM (random nonce, associated data = log
+name, index and header) under a key for its log and UTC day. The day keys of
+a log come from a forward hash ratchet
+
+	k[d+1] = SHA-256("crumb-ledger-ratchet" || k[d])
+	key(d) = SHA-256("crumb-ledger-leaf" || k[d])
+
+and ledger.keys (a small file rewritten atomically, 0600) holds only the
+oldest live k[from_day]. Erase(log, before) ratchets it forward to before's
+day: earlier days can never be decrypted again. EraseLog drops the key
+(later appends start a new epoch with a new key). The leaf hashes stay, so
+a proof of an erased record still verifies; it just has no leaf and says
+when the record was erased (erased_at).
+
+# Caveats
+
+Backups: Backup copies ledger.db while appends go on; copy the files of
+KeyFiles beside it. An old backup of ledger.keys can still decrypt what it
+could decrypt when it was taken: keep backups no longer than the retention
+period.
+
+ledger.keys is rewritten whole on each new log and each erasure: with tens
+of thousands of logs, prefer one Erase per log per day to many.
+
+IDs and nonces sit in plaintext indexes; they are random tokens, not
+personal data. The UTC day of each leaf is stored in the clear beside it.
+*/
+package ledger

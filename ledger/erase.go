@@ -1,0 +1,187 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// eraseKey is the key of an erasure record in a log's e bucket: the epoch
+// and the first day NOT erased (math.MaxUint32 for EraseLog). The value is
+// the erasure time (uint64 Unix seconds) and the first day erased (uint32).
+func eraseKey(epoch, endDay uint32) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint32(k, epoch)
+	binary.BigEndian.PutUint32(k[4:], endDay)
+	return k
+}
+
+// Erase destroys, in log, every leaf whose day (the UTC day of Entry.Time)
+// is strictly before before's UTC day, by ratcheting the log's key past
+// those days (crypto-shredding). Their leaf hashes stay: proofs still
+// verify, without leaf or record, with erased_at set. It returns how many
+// leaves it erased now: 0 (and no error) for a log never appended to, one
+// erased whole, or days already erased. ErrInvalid if before is more than a
+// day ahead of Options.Now or log is not a valid name; ErrClosed after Close.
+// Erase waits for the group commit in progress, if any.
+func (l *Ledger) Erase(log string, before time.Time) (int, error) {
+	bd := dayOf(before)
+	if err := l.checkErase(log); err != nil {
+		return 0, err
+	}
+	if bd > dayOf(l.opts.Now())+1 {
+		return 0, fmt.Errorf("%w: erase %q before %s: that is in the future", ErrInvalid, log, before.UTC().Format(time.RFC3339))
+	}
+	if bd <= 0 {
+		return 0, nil
+	}
+	l.batchMu.Lock()
+	defer l.batchMu.Unlock()
+	k, ok := l.keys.get(log)
+	if !ok || len(k.Key) == 0 || uint32(bd) <= k.FromDay {
+		return 0, nil
+	}
+	count, err := l.recordErasure(log, k, uint32(bd))
+	if err != nil {
+		return 0, fmt.Errorf("ledger: erase %q: %w", log, err)
+	}
+	// The erasure record is durable first, so a proof of an erased leaf can
+	// always tell when; now destroy the key.
+	if _, _, err := l.keys.advance(log, uint32(bd)); err != nil {
+		return 0, fmt.Errorf("ledger: erase %q: %w", log, err)
+	}
+	return count, nil
+}
+
+// EraseLog destroys every leaf of log (account cancellation): its key is
+// dropped and its epoch bumped, so leaves appended later use a new key.
+// Leaf hashes, checkpoints and proofs stay. It returns the number of leaves
+// erased now (0 for a log never appended to or already erased); ErrInvalid
+// for a bad name, ErrClosed after Close.
+func (l *Ledger) EraseLog(log string) (int, error) {
+	if err := l.checkErase(log); err != nil {
+		return 0, err
+	}
+	l.batchMu.Lock()
+	defer l.batchMu.Unlock()
+	k, ok := l.keys.get(log)
+	if !ok || len(k.Key) == 0 {
+		return 0, nil
+	}
+	count, err := l.recordErasure(log, k, math.MaxUint32)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: erase log %q: %w", log, err)
+	}
+	if _, _, err := l.keys.drop(log); err != nil {
+		return 0, fmt.Errorf("ledger: erase log %q: %w", log, err)
+	}
+	return count, nil
+}
+
+func (l *Ledger) checkErase(log string) error {
+	if !ValidLogName(log) {
+		return fmt.Errorf("%w: log name %q", ErrInvalid, log)
+	}
+	if l.isClosed() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// recordErasure counts the leaves of epoch k.Epoch with days in
+// [k.FromDay, endDay) and stores the erasure record, in one transaction.
+func (l *Ledger) recordErasure(log string, k logKey, endDay uint32) (int, error) {
+	var count uint64
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		lb := logBucket(tx, log)
+		if lb == nil {
+			return nil // a key was made but no leaf committed
+		}
+		if db := lb.Bucket(bktDays); db != nil {
+			c := db.Cursor()
+			for key, v := c.Seek(eraseKey(k.Epoch, k.FromDay)); key != nil; key, v = c.Next() {
+				if binary.BigEndian.Uint32(key) != k.Epoch || binary.BigEndian.Uint32(key[4:]) >= endDay {
+					break
+				}
+				count += binary.BigEndian.Uint64(v)
+			}
+		}
+		eb, err := lb.CreateBucketIfNotExists(bktErased)
+		if err != nil {
+			return err
+		}
+		v := make([]byte, 12)
+		binary.BigEndian.PutUint64(v, uint64(l.opts.Now().Unix()))
+		binary.BigEndian.PutUint32(v[8:], k.FromDay)
+		return eb.Put(eraseKey(k.Epoch, endDay), v)
+	})
+	if err != nil {
+		if err == bolt.ErrDatabaseNotOpen {
+			return 0, ErrClosed
+		}
+		return 0, err
+	}
+	return int(count), nil
+}
+
+// leavesChunk is how many leaves one read transaction of Leaves copies out.
+const leavesChunk = 512
+
+// Leaves calls fn for each committed leaf of log from index from on, in
+// order, until fn returns false or the leaves run out. An erased leaf comes
+// with a nil leaf and err ErrErased; a leaf that fails to decrypt with
+// another error. Leaves never holds a read transaction while fn runs, so fn
+// may take its time. It returns nil for a log never appended to, ErrClosed
+// after Close.
+func (l *Ledger) Leaves(log string, from uint64, fn func(index uint64, leaf []byte, err error) bool) error {
+	next := from
+	for {
+		idx := make([]uint64, 0, leavesChunk)
+		vals := make([][]byte, 0, leavesChunk)
+		err := l.view(func(tx *bolt.Tx) error {
+			lb := logBucket(tx, log)
+			if lb == nil {
+				return nil
+			}
+			c := lb.Bucket(bktLeaves).Cursor()
+			for k, v := c.Seek(u64(next)); k != nil && len(idx) < leavesChunk; k, v = c.Next() {
+				idx = append(idx, binary.BigEndian.Uint64(k))
+				vals = append(vals, append([]byte(nil), v...))
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("ledger: leaves of %q: %w", log, err)
+		}
+		if len(idx) == 0 {
+			return nil
+		}
+		for i, n := range idx {
+			leaf, err := l.keys.openLeaf(log, n, vals[i])
+			if !fn(n, leaf, err) {
+				return nil
+			}
+		}
+		next = idx[len(idx)-1] + 1
+	}
+}
+
+// Backup writes a consistent copy of ledger.db to w while appends go on
+// (bbolt Tx.WriteTo inside one read transaction) and returns the bytes
+// written. The copy is useless without the files of KeyFiles.
+func (l *Ledger) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := l.view(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("ledger: backup: %w", err)
+	}
+	return n, nil
+}

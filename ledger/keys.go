@@ -1,0 +1,315 @@
+package ledger
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"sync"
+	"time"
+)
+
+// Erasure keys.
+//
+// Every leaf is sealed with AES-256-GCM under a key for its log, its epoch
+// and its UTC day. For one log and epoch the day keys come from a forward
+// hash ratchet:
+//
+//	k[d+1]       = SHA-256("crumb-ledger-ratchet" || k[d])
+//	leafKey(d)   = SHA-256("crumb-ledger-leaf"    || k[d])
+//
+// ledger.keys holds, per log, only k[from_day]: every later day key can be
+// derived from it, no earlier one can. Erase(log, before) replaces it with
+// k[day(before)], so the leaves of earlier days can never be decrypted
+// again; EraseLog drops the key and bumps the epoch, so every leaf written
+// so far is gone and later appends start a fresh ratchet. The file is small
+// and rewritten atomically, so an old key does not linger in it the way a
+// deleted value lingers in a bbolt page.
+
+const (
+	ratchetLabel = "crumb-ledger-ratchet"
+	leafLabel    = "crumb-ledger-leaf"
+	maxCachedKey = 4096 // derived day keys kept in memory
+	sealVersion  = 1
+	sealHeader   = 1 + 4 + 4 // version, epoch, day
+	gcmNonceSize = 12
+)
+
+// logKey is one log's entry in ledger.keys.
+type logKey struct {
+	Epoch   uint32 `json:"epoch"`
+	FromDay uint32 `json:"from_day"`      // days before it are erased
+	Key     []byte `json:"key,omitempty"` // k[FromDay]; empty once the whole log was erased
+}
+
+type keyFileV1 struct {
+	Version int               `json:"version"`
+	Logs    map[string]logKey `json:"logs"`
+}
+
+type cacheKey struct {
+	log        string
+	epoch, day uint32
+}
+
+// keyStore is ledger.keys in memory plus a bounded cache of day keys.
+type keyStore struct {
+	path  string
+	mu    sync.Mutex
+	logs  map[string]logKey
+	cache map[cacheKey]cipher.AEAD
+}
+
+func loadKeyStore(path string) (*keyStore, error) {
+	ks := &keyStore{path: path, logs: make(map[string]logKey), cache: make(map[cacheKey]cipher.AEAD)}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ks, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read %s: %w", path, err)
+	}
+	var f keyFileV1
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("ledger: %s is damaged: %w", path, err)
+	}
+	if f.Version != 1 {
+		return nil, fmt.Errorf("ledger: %s: unknown version %d", path, f.Version)
+	}
+	for name, k := range f.Logs {
+		if len(k.Key) != 0 && len(k.Key) != 32 {
+			return nil, fmt.Errorf("ledger: %s: key of log %q has %d bytes", path, name, len(k.Key))
+		}
+		ks.logs[name] = k
+	}
+	return ks, nil
+}
+
+// has reports whether log has an entry (live or erased).
+func (ks *keyStore) has(log string) bool {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	_, ok := ks.logs[log]
+	return ok
+}
+
+func (ks *keyStore) get(log string) (logKey, bool) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k, ok := ks.logs[log]
+	return k, ok
+}
+
+// saveLocked writes the whole key file atomically and durably; on error the
+// in-memory map is left to the caller to restore.
+func (ks *keyStore) saveLocked() error {
+	data, err := json.Marshal(keyFileV1{Version: 1, Logs: ks.logs})
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(ks.path, data); err != nil {
+		return fmt.Errorf("ledger: write %s: %w", ks.path, err)
+	}
+	return nil
+}
+
+// ensure gives every log in need (map log → earliest day it will write) a
+// live key, and makes ledger.keys durable before returning: a batch that
+// writes a log's first leaves must never commit before its key is on disk.
+func (ks *keyStore) ensure(need map[string]uint32) error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	var added []string
+	old := make(map[string]logKey)
+	for log, day := range need {
+		k, ok := ks.logs[log]
+		if ok && len(k.Key) != 0 {
+			continue
+		}
+		seed := make([]byte, 32)
+		if _, err := rand.Read(seed); err != nil {
+			return fmt.Errorf("ledger: new key: %w", err)
+		}
+		if ok {
+			old[log] = k
+		}
+		ks.logs[log] = logKey{Epoch: k.Epoch, FromDay: day, Key: seed}
+		added = append(added, log)
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	if err := ks.saveLocked(); err != nil {
+		for _, log := range added {
+			if k, ok := old[log]; ok {
+				ks.logs[log] = k
+			} else {
+				delete(ks.logs, log)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// aead returns the cipher for log's leaves of (epoch, day), or ErrErased if
+// that key was destroyed.
+func (ks *keyStore) aead(log string, epoch, day uint32) (cipher.AEAD, error) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k, ok := ks.logs[log]
+	if !ok {
+		return nil, fmt.Errorf("ledger: no key for log %q", log)
+	}
+	if epoch < k.Epoch || len(k.Key) == 0 || day < k.FromDay {
+		return nil, ErrErased
+	}
+	if epoch > k.Epoch {
+		return nil, fmt.Errorf("ledger: leaf of log %q has epoch %d, key has %d (ledger.keys older than ledger.db?)", log, epoch, k.Epoch)
+	}
+	ck := cacheKey{log, epoch, day}
+	if a := ks.cache[ck]; a != nil {
+		return a, nil
+	}
+	kd := ratchet(k.Key, day-k.FromDay)
+	lk := sha256.Sum256(append([]byte(leafLabel), kd...))
+	block, err := aes.NewCipher(lk[:])
+	if err != nil {
+		return nil, err
+	}
+	a, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if len(ks.cache) >= maxCachedKey {
+		clear(ks.cache)
+	}
+	ks.cache[ck] = a
+	return a, nil
+}
+
+// ratchet steps k forward n days.
+func ratchet(k []byte, n uint32) []byte {
+	cur := append([]byte(nil), k...)
+	buf := make([]byte, 0, len(ratchetLabel)+32)
+	for range n {
+		buf = append(append(buf[:0], ratchetLabel...), cur...)
+		s := sha256.Sum256(buf)
+		cur = s[:]
+	}
+	return cur
+}
+
+// advance ratchets log's key to day (erasing earlier days) and saves the
+// file. It returns the old state and whether anything changed.
+func (ks *keyStore) advance(log string, day uint32) (logKey, bool, error) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k, ok := ks.logs[log]
+	if !ok || len(k.Key) == 0 || day <= k.FromDay {
+		return k, false, nil
+	}
+	nk := logKey{Epoch: k.Epoch, FromDay: day, Key: ratchet(k.Key, day-k.FromDay)}
+	ks.logs[log] = nk
+	if err := ks.saveLocked(); err != nil {
+		ks.logs[log] = k
+		return k, false, err
+	}
+	ks.dropLocked(log)
+	return k, true, nil
+}
+
+// drop destroys log's key and bumps its epoch, then saves the file.
+func (ks *keyStore) drop(log string) (logKey, bool, error) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k, ok := ks.logs[log]
+	if !ok || len(k.Key) == 0 {
+		return k, false, nil
+	}
+	if k.Epoch == math.MaxUint32 {
+		return k, false, fmt.Errorf("ledger: log %q erased too often", log)
+	}
+	ks.logs[log] = logKey{Epoch: k.Epoch + 1}
+	if err := ks.saveLocked(); err != nil {
+		ks.logs[log] = k
+		return k, false, err
+	}
+	ks.dropLocked(log)
+	return k, true, nil
+}
+
+func (ks *keyStore) dropLocked(log string) {
+	for ck := range ks.cache {
+		if ck.log == log {
+			delete(ks.cache, ck)
+		}
+	}
+}
+
+// leafAAD binds a sealed leaf to its log, index and header.
+func leafAAD(log string, index uint64, header []byte) []byte {
+	aad := make([]byte, 0, len(leafLabel)+len(log)+2+8+len(header))
+	aad = append(aad, leafLabel...)
+	aad = append(aad, 0)
+	aad = append(aad, log...)
+	aad = append(aad, 0)
+	aad = binary.BigEndian.AppendUint64(aad, index)
+	return append(aad, header...)
+}
+
+// seal encrypts leaf: version(1) epoch(4) day(4) nonce(12) ciphertext+tag.
+func seal(a cipher.AEAD, log string, index uint64, epoch, day uint32, leaf []byte) ([]byte, error) {
+	out := make([]byte, sealHeader+gcmNonceSize, sealHeader+gcmNonceSize+len(leaf)+a.Overhead())
+	out[0] = sealVersion
+	binary.BigEndian.PutUint32(out[1:], epoch)
+	binary.BigEndian.PutUint32(out[5:], day)
+	if _, err := rand.Read(out[sealHeader:]); err != nil {
+		return nil, fmt.Errorf("ledger: nonce: %w", err)
+	}
+	return a.Seal(out, out[sealHeader:], leaf, leafAAD(log, index, out[:sealHeader])), nil
+}
+
+// sealedHeader reads the epoch and day of a sealed leaf.
+func sealedHeader(v []byte) (epoch, day uint32, err error) {
+	if len(v) < sealHeader+gcmNonceSize || v[0] != sealVersion {
+		return 0, 0, errors.New("ledger: sealed leaf damaged")
+	}
+	return binary.BigEndian.Uint32(v[1:]), binary.BigEndian.Uint32(v[5:]), nil
+}
+
+// openLeaf decrypts a sealed leaf of log at index; ErrErased if its key is gone.
+func (ks *keyStore) openLeaf(log string, index uint64, v []byte) ([]byte, error) {
+	epoch, day, err := sealedHeader(v)
+	if err != nil {
+		return nil, err
+	}
+	a, err := ks.aead(log, epoch, day)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := a.Open(nil, v[sealHeader:sealHeader+gcmNonceSize], v[sealHeader+gcmNonceSize:], leafAAD(log, index, v[:sealHeader]))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leaf %d of log %q fails authentication (damaged, or ledger.keys from another ledger): %w", index, log, err)
+	}
+	return leaf, nil
+}
+
+// dayOf returns t's UTC day number (days since 1970-01-01).
+func dayOf(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+func dayStart(d uint32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
