@@ -108,7 +108,13 @@ type Texts struct {
 	PrivacyLink      string                  `json:"privacy_link"`
 	Placeholder      string                  `json:"placeholder"`       // "{category}" is replaced by the category's title
 	PlaceholderAllow string                  `json:"placeholder_allow"` // the placeholder's button
-	Categories       map[string]CategoryText `json:"categories"`        // category id → title and description
+	AlwaysOn         string                  `json:"always_on"`         // beside the locked necessary switch
+	OK               string                  `json:"ok"`                // the single button of the notice rule set
+	TableName        string                  `json:"table_name"`        // column heads of the cookie declaration table
+	TableProvider    string                  `json:"table_provider"`
+	TablePurpose     string                  `json:"table_purpose"`
+	TableExpiry      string                  `json:"table_expiry"`
+	Categories       map[string]CategoryText `json:"categories"` // category id → title and description
 }
 
 // CategoryText names and explains one category.
@@ -299,6 +305,8 @@ func (c Config) Validate() error {
 	var p problems
 	if !IsLanguage(c.DefaultLanguage) {
 		p.addf("default_language %q: want a lower-case primary language tag such as \"en\"", c.DefaultLanguage)
+	} else if !hasTexts(c, c.DefaultLanguage) {
+		p.addf("default_language %q: no built-in texts for it; add texts.%s", c.DefaultLanguage, c.DefaultLanguage)
 	}
 	if !contains(validLayouts, c.Layout) {
 		p.addf("layout %q: want one of %s", c.Layout, strings.Join(validLayouts, ", "))
@@ -422,7 +430,8 @@ func (t Texts) check(p *problems, at string) {
 	short := map[string]string{
 		"title": t.Title, "accept_all": t.AcceptAll, "reject_all": t.RejectAll, "customize": t.Customize,
 		"save": t.Save, "close": t.Close, "settings": t.Settings, "privacy_link": t.PrivacyLink,
-		"placeholder_allow": t.PlaceholderAllow,
+		"placeholder_allow": t.PlaceholderAllow, "always_on": t.AlwaysOn, "ok": t.OK, "table_name": t.TableName,
+		"table_provider": t.TableProvider, "table_purpose": t.TablePurpose, "table_expiry": t.TableExpiry,
 	}
 	for _, k := range sortedKeys(short) {
 		if msg := checkText(short[k], maxShortText, false); msg != "" {
@@ -584,7 +593,8 @@ func luminance(hexColor string) float64 {
 }
 
 // checkText returns what is wrong with an owner text, or "". Texts are shown with
-// textContent, so markup is harmless; control characters other than tab and newline are
+// textContent, so markup is harmless (and Render escapes what a <script> needs escaped,
+// U+2028 and U+2029 included); C0/C1 control characters other than tab and newline are
 // refused because they are never meant and hide things in review.
 func checkText(s string, max int, required bool) string {
 	if required && strings.TrimSpace(s) == "" {
@@ -597,7 +607,7 @@ func checkText(s string, max int, required bool) string {
 		return fmt.Sprintf("%d characters, at most %d", n, max)
 	}
 	for _, r := range s {
-		if r != '\n' && r != '\t' && (unicode.IsControl(r) || r == '\u2028' || r == '\u2029') {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
 			return fmt.Sprintf("control character %U", r)
 		}
 	}

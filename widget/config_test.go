@@ -103,7 +103,7 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"service host wildcard", `{"services":[{"name":"a","category":"marketing","hosts":["*.x.com"]}]}`, "services[0].hosts[0]"},
 		{"texts language", `{"texts":{"EN":{}}}`, `texts: language "EN"`},
 		{"texts control", `{"texts":{"en":{"title":"a\u0000b"}}}`, "texts.en.title: control character"},
-		{"texts line separator", `{"texts":{"en":{"description":"a\u2028b"}}}`, "texts.en.description: control character U+2028"},
+		{"texts C1 control", `{"texts":{"en":{"description":"a\u0085b"}}}`, "texts.en.description: control character U+0085"},
 		{"texts too long", `{"texts":{"en":{"accept_all":"` + long + `"}}}`, "texts.en.accept_all"},
 		{"texts category", `{"texts":{"en":{"categories":{"ads":{"title":"Ads"}}}}}`, `texts.en.categories: unknown category "ads"`},
 		{"privacy javascript", `{"privacy_url":"javascript:alert(1)"}`, "privacy_url"},
