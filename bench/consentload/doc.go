@@ -1,0 +1,52 @@
+/*
+Consentload measures Crumb's public consent API under load and compares it,
+in the same run, with a no-work baseline on the same Fiber stack.
+
+It starts two servers on loopback in its own process:
+
+  - real: server.New with real stores in a fresh temporary data directory
+    (crumb.db opened with bbolt and account.Open, ledger.Open with its
+    default group commit and checkpoint timer, consent.LoadReceipts) and
+    one site created with the default banner, rate limit off: what
+    `crumb serve` runs;
+  - baseline: server.NewBaseline, the same Fiber configuration whose
+    consent and proof routes answer at once without any work.
+
+Each target is driven by the same closed-loop generator: -c clients (default
+256), each with its own keep-alive connection (fasthttp.HostClient with
+MaxConns = clients), send one request, wait for its answer, send the next,
+for -warmup and then -d of measurement. Two phases run in this order:
+
+	consent  POST /v1/consent with a valid body: a distinct nonce per
+	         request and four state variants (accept_all, reject_all,
+	         custom, gpc); the real server answers 201 only after the
+	         ledger's group commit is fsync'd
+	proof    GET /v1/proof/{id}, cycling through the ids the real server
+	         returned in the consent phase (the baseline gets the same paths)
+
+For each target and phase it reports requests per second, p50/p90/p99/max
+latency and errors, then the real/baseline ratios and the ledger's group
+commit figures (commits, mean batch size and commit time, taken from
+ledger.Options.OnCommit during the measured consent window).
+
+Counting: a request counts when it completes inside the measurement window;
+latencies are those of the counted requests. Errors are counted over the
+whole phase, warm-up included: a transport error, any non-2xx status, or a
+real consent answer without an id. The first error messages are printed.
+The tool exits with status 1 when any request failed. Missing the issue's
+goal (consents/s ≥ 0.5× baseline with p99 ≤ 50 ms, proofs/s ≥ 0.5×
+baseline) is a figure to record, not a failure.
+
+Usage:
+
+	go run ./bench/consentload [-c 256] [-d 10s] [-warmup 1s] [-json]
+	    [-cpuprofile FILE] [-proof-cpuprofile FILE] [-keep DIR]
+
+-cpuprofile profiles the whole process (server and generator, they share
+it) during the real server's measured consent window, -proof-cpuprofile
+during its proof window; read them with `go tool pprof -top FILE`.
+
+The generator shares the machine's cores with the server, as the issue asks;
+its own cost is the same for both targets, so the ratios are what to read.
+*/
+package main

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// PhaseResult is what one target measured in one phase.
+type PhaseResult struct {
+	Target   string  `json:"target"`
+	Phase    string  `json:"phase"`
+	Clients  int     `json:"clients"`
+	Seconds  float64 `json:"seconds"`  // length of the measurement window
+	Requests int64   `json:"requests"` // completed OK inside the window
+	RPS      float64 `json:"req_per_s"`
+	P50      float64 `json:"p50_ms"`
+	P90      float64 `json:"p90_ms"`
+	P99      float64 `json:"p99_ms"`
+	Max      float64 `json:"max_ms"`
+	// Errors counts failed requests over the whole phase, warm-up included.
+	Errors int64 `json:"errors"`
+	// ErrorSamples holds up to maxErrorKinds distinct error messages with
+	// how often each occurred.
+	ErrorSamples map[string]int64 `json:"error_samples,omitempty"`
+}
+
+// maxErrorKinds bounds the distinct error messages kept per phase.
+const maxErrorKinds = 16
+
+// load describes one phase's requests against one target.
+type load struct {
+	target, phase string
+	client        *fasthttp.HostClient
+	clients       int
+	warmup, dur   time.Duration
+	// prepare fills req for worker w's seq-th request. It must set the
+	// method, URI and body; the Host header is set by drive.
+	prepare func(w int, seq uint64, req *fasthttp.Request)
+	// check inspects a 2xx answer; an error counts the request as failed.
+	// It may keep data of the body (copied: the body is reused).
+	check func(w int, body []byte) error
+	// window, when set, is called as the measurement window opens (true)
+	// and closes (false).
+	window func(open bool)
+}
+
+// workerStats are one worker's counts; each worker owns its own, so the
+// hot loop takes no locks.
+type workerStats struct {
+	lat    []time.Duration
+	errors int64
+	msgs   map[string]int64
+}
+
+// drive runs the closed loop: l.clients workers, each sending one request
+// at a time until the window closes (or ctx ends), then waits for all of
+// them. It is bounded in time by warmup+dur plus one request timeout.
+func drive(ctx context.Context, l load) PhaseResult {
+	start := time.Now()
+	open := start.Add(l.warmup)
+	end := open.Add(l.dur)
+
+	var windowWG sync.WaitGroup
+	stopWindow := make(chan struct{})
+	if l.window != nil {
+		windowWG.Add(1)
+		go func() {
+			defer windowWG.Done()
+			for _, m := range []struct {
+				at   time.Time
+				open bool
+			}{{open, true}, {end, false}} {
+				select {
+				case <-time.After(time.Until(m.at)):
+					l.window(m.open)
+				case <-stopWindow:
+					return
+				}
+			}
+		}()
+	}
+
+	stats := make([]workerStats, l.clients)
+	var wg sync.WaitGroup
+	var stopped atomic.Bool
+	for w := 0; w < l.clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := &stats[w]
+			st.lat = make([]time.Duration, 0, 1024)
+			req := fasthttp.AcquireRequest()
+			resp := fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			for seq := uint64(0); ; seq++ {
+				if stopped.Load() || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				if !t0.Before(end) {
+					stopped.Store(true)
+					return
+				}
+				req.Reset()
+				req.Header.SetHost(l.client.Addr)
+				l.prepare(w, seq, req)
+				err := l.client.Do(req, resp)
+				t1 := time.Now()
+				if err == nil {
+					if code := resp.StatusCode(); code < 200 || code > 299 {
+						err = fmt.Errorf("status %d: %s", code, truncate(resp.Body(), 160))
+					} else if l.check != nil {
+						err = l.check(w, resp.Body())
+					}
+				}
+				if err != nil {
+					st.errors++
+					if st.msgs == nil {
+						st.msgs = map[string]int64{}
+					}
+					msg := err.Error()
+					if _, ok := st.msgs[msg]; ok || len(st.msgs) < maxErrorKinds {
+						st.msgs[msg]++
+					}
+					continue
+				}
+				if !t1.Before(open) && t1.Before(end) {
+					st.lat = append(st.lat, t1.Sub(t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stopWindow)
+	windowWG.Wait()
+
+	res := PhaseResult{Target: l.target, Phase: l.phase, Clients: l.clients, Seconds: l.dur.Seconds()}
+	var all []time.Duration
+	for i := range stats {
+		all = append(all, stats[i].lat...)
+		res.Errors += stats[i].errors
+		for msg, n := range stats[i].msgs {
+			if res.ErrorSamples == nil {
+				res.ErrorSamples = map[string]int64{}
+			}
+			if _, ok := res.ErrorSamples[msg]; ok || len(res.ErrorSamples) < maxErrorKinds {
+				res.ErrorSamples[msg] += n
+			}
+		}
+	}
+	// A window cut short by ctx is measured over the time it really ran.
+	if now := time.Now(); now.Before(end) && now.After(open) {
+		res.Seconds = now.Sub(open).Seconds()
+	}
+	res.Requests = int64(len(all))
+	if res.Seconds > 0 {
+		res.RPS = float64(res.Requests) / res.Seconds
+	}
+	slices.Sort(all)
+	res.P50 = ms(percentile(all, 0.50))
+	res.P90 = ms(percentile(all, 0.90))
+	res.P99 = ms(percentile(all, 0.99))
+	if len(all) > 0 {
+		res.Max = ms(all[len(all)-1])
+	}
+	return res
+}
+
+// percentile is the nearest-rank percentile of sorted durations.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// consentBody appends a valid POST /v1/consent body to dst. Each request
+// gets its own nonce (prefix-worker-seq) and one of four state variants.
+func consentBody(dst []byte, site, version, noncePrefix string, w int, seq uint64) []byte {
+	type variant struct {
+		method                             string
+		preferences, statistics, marketing bool
+	}
+	variants := [...]variant{
+		{"accept_all", true, true, true},
+		{"reject_all", false, false, false},
+		{"custom", false, true, false},
+		{"gpc", true, true, false},
+	}
+	v := variants[(uint64(w)+seq)%uint64(len(variants))]
+	dst = append(dst, `{"site":"`...)
+	dst = append(dst, site...)
+	dst = append(dst, `","url":"https://shop.example/products/`...)
+	dst = strconv.AppendUint(dst, seq%100, 10)
+	dst = append(dst, `","state":{"necessary":true,"preferences":`...)
+	dst = strconv.AppendBool(dst, v.preferences)
+	dst = append(dst, `,"statistics":`...)
+	dst = strconv.AppendBool(dst, v.statistics)
+	dst = append(dst, `,"marketing":`...)
+	dst = strconv.AppendBool(dst, v.marketing)
+	dst = append(dst, `},"method":"`...)
+	dst = append(dst, v.method...)
+	dst = append(dst, `","version":"`...)
+	dst = append(dst, version...)
+	dst = append(dst, `","nonce":"`...)
+	dst = append(dst, noncePrefix...)
+	dst = append(dst, '-')
+	dst = strconv.AppendInt(dst, int64(w), 36)
+	dst = append(dst, '-')
+	dst = strconv.AppendUint(dst, seq, 36)
+	dst = append(dst, `"}`...)
+	return dst
+}
+
+// idCollector keeps the consent ids a target returned, per worker, up to a
+// bound, for the proof phase.
+type idCollector struct {
+	perWorker [][]string
+	limit     int // per worker
+}
+
+func newIDCollector(workers, total int) *idCollector {
+	return &idCollector{perWorker: make([][]string, workers), limit: max(1, total/workers)}
+}
+
+// check extracts "id" from a consent answer.
+func (c *idCollector) check(w int, body []byte) error {
+	id, ok := jsonStringField(body, idKey)
+	if !ok {
+		return fmt.Errorf("answer without an id: %s", truncate(body, 160))
+	}
+	if len(c.perWorker[w]) < c.limit {
+		c.perWorker[w] = append(c.perWorker[w], id)
+	}
+	return nil
+}
+
+// ids returns the collected ids, interleaved across workers.
+func (c *idCollector) ids() []string {
+	var out []string
+	for i := 0; ; i++ {
+		added := false
+		for _, ws := range c.perWorker {
+			if i < len(ws) {
+				out = append(out, ws[i])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
+// jsonStringField finds key (like `"id":"`) in a compact JSON object and
+// returns the string after it; the ids Crumb hands out need no unescaping.
+func jsonStringField(body, key []byte) (string, bool) {
+	i := bytes.Index(body, key)
+	if i < 0 {
+		return "", false
+	}
+	rest := body[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j <= 0 {
+		return "", false
+	}
+	return string(rest[:j]), true
+}
+
+var idKey = []byte(`"id":"`)
+
+// sortedErrors lists an error sample map most frequent first.
+func sortedErrors(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}

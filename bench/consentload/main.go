@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Options configure one run.
+type Options struct {
+	Clients  int           // concurrent closed-loop clients per target (default 256)
+	Duration time.Duration // measurement window per target and phase (default 10s)
+	Warmup   time.Duration // before each window; not counted (default 1s)
+	// MaxIDs bounds the consent ids kept for the proof phase (default 1<<20).
+	MaxIDs int
+	// CPUProfile and ProofCPUProfile, when set, receive a CPU profile of the
+	// process during the real server's consent and proof windows.
+	CPUProfile, ProofCPUProfile string
+	// Dir is the real server's data directory; "" uses a temporary one that
+	// is removed afterwards.
+	Dir string
+	// ServerLog receives the real server's error log (default os.Stderr).
+	ServerLog io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.Clients <= 0 {
+		o.Clients = 256
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Warmup < 0 {
+		o.Warmup = 0
+	}
+	if o.MaxIDs <= 0 {
+		o.MaxIDs = 1 << 20
+	}
+	if o.ServerLog == nil {
+		o.ServerLog = os.Stderr
+	}
+}
+
+// Report is one run's figures.
+type Report struct {
+	Clients    int           `json:"clients"`
+	Warmup     float64       `json:"warmup_s"`
+	GoVersion  string        `json:"go"`
+	GOMAXPROCS int           `json:"gomaxprocs"`
+	Results    []PhaseResult `json:"results"`
+	Ratios     []Ratio       `json:"ratios"`
+	// Ledger is the real server's group commits during its consent window.
+	Ledger   LedgerStats `json:"ledger"`
+	TreeSize uint64      `json:"tree_size"` // the real site's log after the run
+	Goal     Goal        `json:"goal"`
+}
+
+// Ratio compares the real server with the baseline in one phase.
+type Ratio struct {
+	Phase string  `json:"phase"`
+	RPS   float64 `json:"req_per_s"` // real / baseline
+	P99   float64 `json:"p99"`       // real / baseline
+}
+
+// Goal is issue 2's target for this machine: at 256 clients, consents/s ≥
+// 0.5× baseline with p99 ≤ 50 ms, and proofs/s ≥ 0.5× baseline.
+type Goal struct {
+	ConsentRPS bool `json:"consent_rps"`
+	ConsentP99 bool `json:"consent_p99"`
+	ProofRPS   bool `json:"proof_rps"`
+	Met        bool `json:"met"`
+}
+
+// Errors is the number of failed requests over the run.
+func (r *Report) Errors() int64 {
+	var n int64
+	for _, res := range r.Results {
+		n += res.Errors
+	}
+	return n
+}
+
+func (r *Report) result(target, phase string) PhaseResult {
+	for _, res := range r.Results {
+		if res.Target == target && res.Phase == phase {
+			return res
+		}
+	}
+	return PhaseResult{}
+}
+
+// runLoad starts both targets and drives each through the consent and the
+// proof phase. It returns an error only when a run could not be made; failed
+// requests are in the report.
+func runLoad(ctx context.Context, opts Options) (*Report, error) {
+	opts.defaults()
+	dir := opts.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "consentload-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	rt, err := startReal(dir, errorLogger(opts.ServerLog))
+	if err != nil {
+		return nil, fmt.Errorf("real server: %w", err)
+	}
+	defer rt.Close()
+	base, err := startBaseline()
+	if err != nil {
+		return nil, fmt.Errorf("baseline server: %w", err)
+	}
+	defer base.Close()
+
+	realClient, baseClient := newClient(rt.addr, opts.Clients), newClient(base.addr, opts.Clients)
+	defer realClient.CloseIdleConnections()
+	defer baseClient.CloseIdleConnections()
+
+	rep := &Report{
+		Clients: opts.Clients, Warmup: opts.Warmup.Seconds(),
+		GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+	}
+	prefix, err := noncePrefix()
+	if err != nil {
+		return nil, err
+	}
+
+	// Consent phase. Both targets get the same bodies; the baseline ignores
+	// them but reads them all the same.
+	bufs := make([][]byte, opts.Clients)
+	consentReq := func(w int, seq uint64, req *fasthttp.Request) {
+		bufs[w] = consentBody(bufs[w][:0], rt.site, rt.version, prefix, w, seq)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetRequestURI("/v1/consent")
+		req.Header.SetContentType("application/json")
+		req.SetBody(bufs[w])
+	}
+	ids := newIDCollector(opts.Clients, opts.MaxIDs)
+	var before, after commitSnapshot
+	var profErr error
+	consentProf, proofProf := &cpuProfile{path: opts.CPUProfile}, &cpuProfile{path: opts.ProofCPUProfile}
+	rep.Results = append(rep.Results, drive(ctx, load{
+		target: "real", phase: "consent", client: realClient, clients: opts.Clients,
+		warmup: opts.Warmup, dur: opts.Duration, prepare: consentReq, check: ids.check,
+		window: func(open bool) {
+			if open {
+				before = rt.commits.snapshot()
+			} else {
+				after = rt.commits.snapshot()
+			}
+			profErr = errors.Join(profErr, consentProf.window(open))
+		},
+	}))
+	rep.Ledger = ledgerStats(before, after, opts.Duration.Seconds())
+	rep.Results = append(rep.Results, drive(ctx, load{
+		target: "baseline", phase: "consent", client: baseClient, clients: opts.Clients,
+		warmup: opts.Warmup, dur: opts.Duration, prepare: consentReq,
+	}))
+
+	// Proof phase: the ids the real server handed out, spread over workers.
+	all := ids.ids()
+	if len(all) == 0 {
+		return rep, errors.New("the consent phase returned no ids to prove")
+	}
+	proofReq := func(w int, seq uint64, req *fasthttp.Request) {
+		id := all[(uint64(w)+seq*uint64(opts.Clients))%uint64(len(all))]
+		bufs[w] = append(append(bufs[w][:0], "/v1/proof/"...), id...)
+		req.SetRequestURIBytes(bufs[w])
+	}
+	rep.Results = append(rep.Results, drive(ctx, load{
+		target: "real", phase: "proof", client: realClient, clients: opts.Clients,
+		warmup: opts.Warmup, dur: opts.Duration, prepare: proofReq, check: checkProof,
+		window: func(open bool) { profErr = errors.Join(profErr, proofProf.window(open)) },
+	}))
+	rep.Results = append(rep.Results, drive(ctx, load{
+		target: "baseline", phase: "proof", client: baseClient, clients: opts.Clients,
+		warmup: opts.Warmup, dur: opts.Duration, prepare: proofReq,
+	}))
+	rep.TreeSize = rt.ledger.Size(rt.site)
+
+	for _, phase := range []string{"consent", "proof"} {
+		r, b := rep.result("real", phase), rep.result("baseline", phase)
+		rep.Ratios = append(rep.Ratios, Ratio{Phase: phase, RPS: div(r.RPS, b.RPS), P99: div(r.P99, b.P99)})
+	}
+	c := rep.result("real", "consent")
+	rep.Goal.ConsentRPS = rep.Ratios[0].RPS >= 0.5
+	rep.Goal.ConsentP99 = c.Requests > 0 && c.P99 <= 50
+	rep.Goal.ProofRPS = rep.Ratios[1].RPS >= 0.5
+	rep.Goal.Met = rep.Goal.ConsentRPS && rep.Goal.ConsentP99 && rep.Goal.ProofRPS
+	if profErr != nil {
+		return rep, fmt.Errorf("cpu profile: %w", profErr)
+	}
+	return rep, ctx.Err()
+}
+
+// checkProof makes sure a real proof answer is a proof.
+func checkProof(_ int, body []byte) error {
+	if _, ok := jsonStringField(body, []byte(`"checkpoint":"`)); !ok {
+		return fmt.Errorf("proof answer without a checkpoint: %s", truncate(body, 160))
+	}
+	return nil
+}
+
+// newClient is a keep-alive client with one connection per worker.
+func newClient(addr string, clients int) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
+		Addr:                      addr,
+		MaxConns:                  clients,
+		MaxConnWaitTimeout:        10 * time.Second,
+		ReadTimeout:               10 * time.Second,
+		WriteTimeout:              10 * time.Second,
+		MaxIdemponentCallAttempts: 1, // a retried request would hide a failure
+		NoDefaultUserAgentHeader:  true,
+	}
+}
+
+// cpuProfile writes a CPU profile of one measurement window to path.
+type cpuProfile struct {
+	path string
+	f    *os.File
+}
+
+// window starts the profile as the window opens and ends it as it closes.
+func (p *cpuProfile) window(open bool) error {
+	if p.path == "" {
+		return nil
+	}
+	if open {
+		f, err := os.Create(p.path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		p.f = f
+		return nil
+	}
+	if p.f == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	err := p.f.Close()
+	p.f = nil
+	return err
+}
+
+func noncePrefix() (string, error) {
+	b := make([]byte, 9)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func div(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// WriteTable prints the report as a plain table.
+func (r *Report) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "consentload: %d clients per target, %.1fs warm-up + %.1fs measured per target and phase, GOMAXPROCS %d, %s\n\n",
+		r.Clients, r.Warmup, r.result("real", "consent").Seconds, r.GOMAXPROCS, r.GoVersion)
+	fmt.Fprintf(w, "%-9s %-8s %10s %8s %8s %8s %8s %9s %7s\n", "target", "phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors")
+	for _, res := range r.Results {
+		fmt.Fprintf(w, "%-9s %-8s %10.0f %8.2f %8.2f %8.2f %8.2f %9d %7d\n",
+			res.Target, res.Phase, res.RPS, res.P50, res.P90, res.P99, res.Max, res.Requests, res.Errors)
+	}
+	fmt.Fprintln(w)
+	for _, ra := range r.Ratios {
+		fmt.Fprintf(w, "real/baseline %-8s req/s %.2f×   p99 %.2f×\n", ra.Phase, ra.RPS, ra.P99)
+	}
+	l := r.Ledger
+	fmt.Fprintf(w, "ledger (real consent window): %d group commits (%.0f/s), mean batch %.1f appends, mean commit %.2f ms; tree size after the run %d\n",
+		l.Commits, l.CommitsPerS, l.MeanBatch, l.MeanCommitMs, r.TreeSize)
+	if len(r.Ratios) == 2 {
+		fmt.Fprintf(w, "goal (issue 2): consents/s ≥ 0.5× baseline: %s (%.2f×); consent p99 ≤ 50 ms: %s (%.2f ms); proofs/s ≥ 0.5× baseline: %s (%.2f×)\n",
+			yes(r.Goal.ConsentRPS), r.Ratios[0].RPS, yes(r.Goal.ConsentP99), r.result("real", "consent").P99,
+			yes(r.Goal.ProofRPS), r.Ratios[1].RPS)
+	}
+	for _, res := range r.Results {
+		for _, msg := range sortedErrors(res.ErrorSamples) {
+			fmt.Fprintf(w, "error %s %s: %d× %s\n", res.Target, res.Phase, res.ErrorSamples[msg], msg)
+		}
+	}
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "NO"
+}
+
+func main() {
+	var opts Options
+	var asJSON bool
+	flag.IntVar(&opts.Clients, "c", 256, "concurrent closed-loop clients per target")
+	flag.DurationVar(&opts.Duration, "d", 10*time.Second, "measurement window per target and phase")
+	flag.DurationVar(&opts.Warmup, "warmup", time.Second, "warm-up before each window (not counted)")
+	flag.IntVar(&opts.MaxIDs, "ids", 1<<20, "consent ids kept for the proof phase")
+	flag.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the real server's consent window to `file`")
+	flag.StringVar(&opts.ProofCPUProfile, "proof-cpuprofile", "", "write a CPU profile of the real server's proof window to `file`")
+	flag.StringVar(&opts.Dir, "keep", "", "data directory for the real server, kept afterwards (default: a temporary one)")
+	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	flag.Parse()
+	if flag.NArg() > 0 || opts.Clients <= 0 || opts.Duration <= 0 || opts.Warmup < 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	rep, err := runLoad(ctx, opts)
+	if rep != nil {
+		if asJSON {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(rep)
+		} else {
+			rep.WriteTable(os.Stdout)
+		}
+	}
+	if err != nil {
+		slog.Error("consentload", "err", err)
+		os.Exit(1)
+	}
+	if n := rep.Errors(); n > 0 {
+		fmt.Fprintln(os.Stderr, "consentload: "+strconv.FormatInt(n, 10)+" requests failed")
+		os.Exit(1)
+	}
+}
