@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/crumb-consent/crumb/account"
+	"github.com/crumb-consent/crumb/ledger"
+)
+
+// erasure is what one site lost to retention.
+type erasure struct {
+	Site   string `json:"site"`
+	Before string `json:"before"`
+	Erased int    `json:"erased"`
+}
+
+func runEraseExpired(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "erase-expired")
+	asOf := fs.String("as-of", "", "erase as if it were this time (RFC 3339; default now)")
+	data := fs.String("data", "./data", "data directory")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	when := time.Now()
+	if *asOf != "" {
+		t, err := time.Parse(time.RFC3339, *asOf)
+		if err != nil {
+			return fmt.Errorf("%w: --as-of: %v", errUsage, err)
+		}
+		when = t
+	}
+	var results []erasure
+	db, err := openCrumbDB(*data)
+	switch {
+	case errors.Is(err, errDataInUse):
+		results, err = eraseThroughServer(ctx, *data, when)
+	case err == nil:
+		db.Close()
+		var st *stores
+		host, herr := ledger.KeyName(*data)
+		if herr != nil {
+			return herr
+		}
+		if st, err = openStores(*data, host, nil); err == nil {
+			results, err = eraseExpired(st, when)
+			err = errors.Join(err, st.Close())
+		}
+	}
+	for _, r := range results {
+		fmt.Fprintf(env.Stdout, "site %s: erased %d records from before %s\n", r.Site, r.Erased, r.Before)
+	}
+	return err
+}
+
+// eraseExpired destroys, for every site, the records older than its
+// retention as of when.
+func eraseExpired(st *stores, when time.Time) ([]erasure, error) {
+	var out []erasure
+	var errs []error
+	for _, site := range st.sites.Sites("") {
+		before := cutoff(site, when)
+		n, err := st.ledger.Erase(site.ID, before)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("site %s: %w", site.ID, err))
+			continue
+		}
+		out = append(out, erasure{Site: site.ID, Before: before.Format(time.DateOnly), Erased: n})
+	}
+	return out, errors.Join(errs...)
+}
+
+// cutoff is the time before which the site's records have expired as of
+// when. A cutoff past tomorrow means everything recorded so far (no record
+// is dated later than today), and the ledger takes no cutoff beyond that.
+func cutoff(site account.Site, when time.Time) time.Time {
+	before := when.UTC().AddDate(0, 0, -site.RetentionDays)
+	if limit := time.Now().UTC().Add(24 * time.Hour); before.After(limit) {
+		before = limit
+	}
+	return before
+}
+
+func eraseThroughServer(ctx context.Context, dir string, when time.Time) ([]erasure, error) {
+	resp, err := adminClient(dir).Post("http://crumb/erase-expired?as-of="+url.QueryEscape(when.Format(time.RFC3339)), "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w, and its admin socket did not answer: %v", errDataInUse, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("server answered %s: %s", resp.Status, body)
+	}
+	var out []erasure
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("server answer: %w", err)
+	}
+	return out, nil
+}
+
+func adminClient(dir string) *http.Client {
+	path := filepath.Join(dir, adminSocket)
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		},
+	}}
+}

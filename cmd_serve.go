@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/crumb-consent/crumb/consent"
+	"github.com/crumb-consent/crumb/server"
+)
+
+// serveConfig is `crumb serve`'s configuration.
+type serveConfig struct {
+	Addr             string // listen address
+	Data             string // data directory
+	PublicURL        string // default: http://localhost:<port of Addr>
+	GeoIP            string // GeoIP2/GeoLite2 country database; none = opt-in everywhere
+	TrustProxy       []netip.Prefix
+	RateLimit        float64 // consent POSTs per second per anonymised address; 0 = off
+	AllowPrivateScan bool
+}
+
+func parseServeConfig(env *Env, args []string) (serveConfig, error) {
+	var cfg serveConfig
+	var trust listFlag
+	fs := newFlagSet(env, "serve")
+	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&cfg.Data, "data", "./data", "data directory (created on first start)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "URL visitors reach this server at (default http://localhost:PORT)")
+	fs.StringVar(&cfg.GeoIP, "geoip", "", "GeoIP2/GeoLite2 country database (.mmdb); without one the opt-in rule set applies everywhere")
+	fs.Var(&trust, "trust-proxy", "CIDRs of reverse proxies whose X-Forwarded-For is trusted (comma-separated)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", 20, "consent POSTs per second per anonymised address (0 = off)")
+	fs.BoolVar(&cfg.AllowPrivateScan, "allow-private-scan", false, "allow scanning loopback and private addresses")
+	if err := parseFlags(fs, env, args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	for _, t := range trust {
+		p, err := netip.ParsePrefix(t)
+		if err != nil {
+			a, aerr := netip.ParseAddr(t)
+			if aerr != nil {
+				return cfg, fmt.Errorf("%w: --trust-proxy %q is not a CIDR or address", errUsage, t)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		cfg.TrustProxy = append(cfg.TrustProxy, p.Masked())
+	}
+	if cfg.RateLimit < 0 {
+		return cfg, fmt.Errorf("%w: --rate-limit must be 0 or more", errUsage)
+	}
+	if cfg.PublicURL == "" {
+		_, port, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			return cfg, fmt.Errorf("%w: --addr %q: %v", errUsage, cfg.Addr, err)
+		}
+		cfg.PublicURL = "http://localhost:" + port
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	return cfg, nil
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	cfg, err := parseServeConfig(env, args)
+	if err != nil {
+		return err
+	}
+	host, err := hostOf(cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+
+	// The ledger's commit hook needs the server's metrics, and the server
+	// needs the ledger: forward through a variable set once both exist.
+	var srv *server.Server
+	st, err := openStores(cfg.Data, host, func(n int, d time.Duration) {
+		if srv != nil {
+			srv.ObserveCommit(n, d)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	receipts, err := consent.LoadReceipts(filepath.Join(cfg.Data, receiptKeyFile))
+	if err != nil {
+		return err
+	}
+	srv, err = server.New(server.Config{
+		PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy, RateLimit: cfg.RateLimit, Logger: logger,
+	}, server.Deps{
+		Ledger: st.ledger, Sites: st.sites, Receipts: receipts,
+		Ready: func() error { return st.db.View(func(*bolt.Tx) error { return nil }) },
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	admin, err := listenAdmin(cfg.Data, st, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer admin.Close()
+
+	logger.Info("crumb listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "data", cfg.Data)
+	if env.Ready != nil {
+		env.Ready <- ln.Addr().String()
+	}
+	go retentionLoop(ctx, st, logger)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// retentionLoop erases expired records once a day (and a minute after
+// start), so that retention holds without anyone running erase-expired.
+func retentionLoop(ctx context.Context, st *stores, logger *slog.Logger) {
+	timer := time.NewTimer(time.Minute)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		results, err := eraseExpired(st, time.Now())
+		for _, r := range results {
+			if r.Erased > 0 {
+				logger.Info("retention: erased expired consents", "site", r.Site, "before", r.Before, "erased", r.Erased)
+			}
+		}
+		if err != nil {
+			logger.Error("retention", "err", err)
+		}
+		timer.Reset(24 * time.Hour)
+	}
+}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+
+	"io"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/crumb-consent/crumb/account"
+	"github.com/crumb-consent/crumb/ledger"
+)
+
+// proofWait bounds how long a proof request waits for the checkpoint that
+// covers a fresh leaf (the ledger signs at least every second).
+const proofWait = 2 * time.Second
+
+func (s *Server) handleProof(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if !validID(id) {
+		return errorf(fiber.StatusNotFound, "no consent with this id")
+	}
+	ctx, cancel := contextWithTimeout(c, proofWait)
+	defer cancel()
+	p, err := s.deps.Ledger.Proof(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch c.Query("format") {
+	case "", "json":
+		return c.JSON(p)
+	case "tlog-proof":
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return c.SendString(p.TlogProof())
+	}
+	return errorf(fiber.StatusBadRequest, "format must be json or tlog-proof")
+}
+
+func (s *Server) handleCheckpoint(c *fiber.Ctx) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	cp, err := s.deps.Ledger.Checkpoint(site.ID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	return c.Send(cp)
+}
+
+func (s *Server) handleConsistency(c *fiber.Ctx) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	from, ok1 := parseUint(c.Query("from"))
+	to, ok2 := parseUint(c.Query("to"))
+	if !ok1 || !ok2 || from == 0 || from > to {
+		return errorf(fiber.StatusBadRequest, "from and to must be tree sizes with 0 < from <= to")
+	}
+	proof, err := s.deps.Ledger.Consistency(c.UserContext(), site.ID, from, to)
+	if errors.Is(err, ledger.ErrNotFound) {
+		// The site exists; its log is empty.
+		return errorf(fiber.StatusBadRequest, "the log has no tree of size %d", to)
+	}
+	if err != nil {
+		return err
+	}
+	hashes := make([][]byte, len(proof))
+	for i := range proof {
+		hashes[i] = proof[i][:]
+	}
+	return c.JSON(fiber.Map{"from": from, "to": to, "proof": hashes})
+}
+
+func (s *Server) handleLogKey(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+	return c.SendString(s.deps.Ledger.VerifierKey() + "\n")
+}
+
+func (s *Server) handleJWKS(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+	return c.Send(s.deps.Receipts.JWKS())
+}
+
+func (s *Server) handleHealth(c *fiber.Ctx) error {
+	if s.deps.Ready != nil {
+		if err := s.deps.Ready(); err != nil {
+			return errorf(fiber.StatusServiceUnavailable, "not ready: %v", err)
+		}
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// publicCORS lets any page read the public, non-personal endpoints.
+func (s *Server) publicCORS(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	if c.Method() == fiber.MethodOptions {
+		c.Set(fiber.HeaderAccessControlAllowMethods, "GET, POST")
+		c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
+		c.Set(fiber.HeaderAccessControlMaxAge, "86400")
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Next()
+}
+
+// site loads the site named by the :site parameter.
+func (s *Server) site(c *fiber.Ctx) (account.Site, error) {
+	id := c.Params("site")
+	if !validID(id) {
+		return account.Site{}, errorf(fiber.StatusNotFound, "no such site")
+	}
+	return s.deps.Sites.Site(id)
+}
+
+// validID admits the URL-safe ids Crumb hands out, so that junk never
+// reaches a store lookup.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeStrict decodes one JSON value with no unknown fields and no trailing
+// data; errors are 400s.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(fiber.StatusBadRequest, "bad JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errorf(fiber.StatusBadRequest, "bad JSON: trailing data")
+	}
+	return nil
+}

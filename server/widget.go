@@ -1,0 +1,183 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+	"github.com/gofiber/fiber/v2"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/crumb-consent/crumb/consent"
+	"github.com/crumb-consent/crumb/widget"
+)
+
+// widgetCacheControl is short so that a new banner version reaches visitors
+// within minutes; the strong ETag makes revalidation cheap.
+const widgetCacheControl = "public, max-age=300, stale-while-revalidate=3600"
+
+// renderedWidget is one widget.js variant with its compressed forms.
+type renderedWidget struct {
+	etag          string
+	plain, gz, br []byte
+}
+
+// widgetCache holds rendered variants keyed by site, version, rule set and
+// language set. Entries never go stale (a new version is a new key); when the
+// cache is full it is emptied, which is cheap to refill.
+type widgetCache struct {
+	mu      sync.RWMutex
+	max     int
+	entries map[string]*renderedWidget
+}
+
+func newWidgetCache(max int) *widgetCache {
+	return &widgetCache{max: max, entries: map[string]*renderedWidget{}}
+}
+
+func (wc *widgetCache) get(key string, render func() ([]byte, error)) (*renderedWidget, error) {
+	wc.mu.RLock()
+	w, ok := wc.entries[key]
+	wc.mu.RUnlock()
+	if ok {
+		return w, nil
+	}
+	plain, err := render()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(plain)
+	w = &renderedWidget{etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`, plain: plain}
+	var buf bytes.Buffer
+	gw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	gw.Write(plain)
+	gw.Close()
+	w.gz = bytes.Clone(buf.Bytes())
+	buf.Reset()
+	bw := brotli.NewWriterLevel(&buf, brotli.BestCompression)
+	bw.Write(plain)
+	bw.Close()
+	w.br = bytes.Clone(buf.Bytes())
+	wc.mu.Lock()
+	if len(wc.entries) >= wc.max {
+		clear(wc.entries)
+	}
+	wc.entries[key] = w
+	wc.mu.Unlock()
+	return w, nil
+}
+
+// visitorPage assembles what a widget response depends on for this request.
+func (s *Server) visitorPage(c *fiber.Ctx) (widget.Page, string, error) {
+	site, err := s.site(c)
+	if err != nil {
+		return widget.Page{}, "", err
+	}
+	banner, err := s.deps.Sites.CurrentBanner(site.ID)
+	if err != nil {
+		return widget.Page{}, "", err
+	}
+	cfg, err := widget.ParseConfig(banner.Config)
+	if err != nil {
+		return widget.Page{}, "", err
+	}
+	langs := widget.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage))
+	page := widget.Page{
+		Site: site.ID, API: s.api, Version: banner.Version, RuleSet: s.ruleSet(c),
+		Config: cfg, Languages: langs,
+	}
+	key := strings.Join([]string{site.ID, banner.Version, page.RuleSet, strings.Join(langs, ",")}, "|")
+	return page, key, nil
+}
+
+func (s *Server) ruleSet(c *fiber.Ctx) string {
+	if s.deps.Regions == nil {
+		return RuleOptIn
+	}
+	addr, _ := netip.ParseAddr(consent.AnonymizeIP(s.clientAddr(c)))
+	_, rule := s.deps.Regions.Lookup(addr)
+	if rule == "" {
+		return RuleOptIn
+	}
+	return rule
+}
+
+// handleWidget serves the banner: bundle plus the site's config for this
+// visitor's languages and region, in one response.
+func (s *Server) handleWidget(c *fiber.Ctx) error {
+	page, key, err := s.visitorPage(c)
+	if err != nil {
+		return err
+	}
+	w, err := s.widgets.get(key, func() ([]byte, error) { return widget.Render(page) })
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
+	c.Set(fiber.HeaderCacheControl, widgetCacheControl)
+	c.Set(fiber.HeaderVary, "Accept-Encoding, Accept-Language")
+	c.Set("Crumb-Rule-Set", page.RuleSet)
+	c.Set(fiber.HeaderETag, w.etag)
+	c.Set("X-Content-Type-Options", "nosniff")
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), w.etag) {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	switch accepts(c.Get(fiber.HeaderAcceptEncoding)) {
+	case "br":
+		c.Set(fiber.HeaderContentEncoding, "br")
+		return c.Send(w.br)
+	case "gzip":
+		c.Set(fiber.HeaderContentEncoding, "gzip")
+		return c.Send(w.gz)
+	}
+	return c.Send(w.plain)
+}
+
+// handleSiteConfig serves the resolved config for sites with their own UI.
+func (s *Server) handleSiteConfig(c *fiber.Ctx) error {
+	page, _, err := s.visitorPage(c)
+	if err != nil {
+		return err
+	}
+	body, err := widget.PublicConfig(page)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=60")
+	c.Set(fiber.HeaderVary, "Accept-Language")
+	c.Set("Crumb-Rule-Set", page.RuleSet)
+	return c.Send(body)
+}
+
+// accepts picks brotli or gzip when the client accepts it with a non-zero q.
+func accepts(header string) string {
+	best := ""
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.ReplaceAll(strings.TrimSpace(params), " ", "") == "q=0" {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "br":
+			return "br"
+		case "gzip":
+			best = "gzip"
+		}
+	}
+	return best
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}

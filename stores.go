@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/crumb-consent/crumb/account"
+	"github.com/crumb-consent/crumb/ledger"
+)
+
+// Files in the data directory.
+const (
+	crumbDBFile    = "crumb.db"
+	receiptKeyFile = "receipt.key"
+	adminSocket    = "admin.sock"
+)
+
+// errDataInUse says a running server holds the data directory.
+var errDataInUse = errors.New("the data directory is in use by a running crumb server")
+
+// openCrumbDB opens crumb.db, failing fast with errDataInUse when a server
+// holds its lock.
+func openCrumbDB(dir string) (*bolt.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, crumbDBFile), 0o600, &bolt.Options{Timeout: 300 * time.Millisecond})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w (%s)", errDataInUse, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", crumbDBFile, err)
+	}
+	return db, nil
+}
+
+// stores are the open data directory.
+type stores struct {
+	db     *bolt.DB
+	sites  *account.Store
+	ledger *ledger.Ledger
+}
+
+// openStores opens crumb.db and the ledger. host names the checkpoint key.
+func openStores(dir, host string, onCommit func(int, time.Duration)) (*stores, error) {
+	db, err := openCrumbDB(dir)
+	if err != nil {
+		return nil, err
+	}
+	sites, err := account.Open(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l, err := ledger.Open(ledger.Options{Dir: dir, Host: host, OnCommit: onCommit})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &stores{db: db, sites: sites, ledger: l}, nil
+}
+
+// Close drains the ledger first: appends in flight still complete.
+func (s *stores) Close() error {
+	return errors.Join(s.ledger.Close(), s.db.Close())
+}
+
+// hostOf is the checkpoint key name and origin host for a public URL.
+func hostOf(publicURL string) (string, error) {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("%w: --public-url %q must be an absolute http(s) URL", errUsage, publicURL)
+	}
+	return u.Host, nil
+}
