@@ -144,7 +144,62 @@ type logTx struct {
 	n, d   *bolt.Bucket
 	size   uint64
 	key    logKey
-	counts map[uint64]uint64 // epoch<<32|day → leaves added
+	counts map[uint64]uint64   // epoch<<32|day → leaves added
+	recent map[int64]tlog.Hash // hashes put in this batch, by stored index
+}
+
+// ReadHashes serves the hashes put earlier in this batch from memory and
+// the rest from the bucket (which also sees this transaction's writes).
+func (lt *logTx) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	var missing []int64
+	for i, x := range indexes {
+		h, ok := lt.recent[x]
+		if !ok {
+			missing = append(missing, x)
+			continue
+		}
+		out[i] = h
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := hashReader{lt.h}.ReadHashes(missing)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range indexes {
+		if _, ok := lt.recent[x]; !ok {
+			out[i], got = got[0], got[1:]
+		}
+	}
+	return out, nil
+}
+
+// arena hands out the byte slices of one batch's Puts: bbolt keeps them
+// until the transaction ends, and one allocation per 64 KiB beats one per
+// key and value.
+type arena struct{ buf []byte }
+
+func (a *arena) alloc(n int) []byte {
+	if len(a.buf)+n > cap(a.buf) {
+		a.buf = make([]byte, 0, max(64<<10, n))
+	}
+	s := a.buf[len(a.buf) : len(a.buf)+n : len(a.buf)+n]
+	a.buf = a.buf[:len(a.buf)+n]
+	return s
+}
+
+func (a *arena) u64(x uint64) []byte {
+	b := a.alloc(8)
+	binary.BigEndian.PutUint64(b, x)
+	return b
+}
+
+func (a *arena) copy(src []byte) []byte {
+	b := a.alloc(len(src))
+	copy(b, src)
+	return b
 }
 
 // commit applies batch in one bbolt transaction (one fsync) and answers
@@ -208,6 +263,7 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 	logs := make(map[string]*logTx)
 	batchIDs := make(map[string]struct{}, len(batch))
 	batchNonces := make(map[string]int) // log\x00nonce → position of the first entry in batch
+	mem := &arena{}
 
 	for i, r := range batch {
 		e := r.e
@@ -242,15 +298,17 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 
 		n := lt.size
 		lh := tlog.RecordHash(e.Leaf)
-		hashes, err := tlog.StoredHashesForRecordHash(int64(n), lh, hashReader{lt.h})
+		hashes, err := tlog.StoredHashesForRecordHash(int64(n), lh, lt)
 		if err != nil {
 			return nil, err
 		}
 		base := tlog.StoredHashIndex(0, int64(n))
 		for k, h := range hashes {
-			if err := lt.h.Put(u64(uint64(base)+uint64(k)), append([]byte(nil), h[:]...)); err != nil {
+			x := base + int64(k)
+			if err := lt.h.Put(mem.u64(uint64(x)), mem.copy(h[:])); err != nil {
 				return nil, err
 			}
+			lt.recent[x] = h
 		}
 		day := max(r.day, lt.key.FromDay) // clock skew: never write into an erased day
 		a, err := l.keys.aead(e.Log, lt.key.Epoch, day)
@@ -261,17 +319,18 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 		if err != nil {
 			return nil, err
 		}
-		if err := lt.lv.Put(u64(n), sealed); err != nil {
+		if err := lt.lv.Put(mem.u64(n), sealed); err != nil {
 			return nil, err
 		}
-		loc := make([]byte, 8, 8+len(e.Log))
+		loc := mem.alloc(8 + len(e.Log))
 		binary.BigEndian.PutUint64(loc, n)
-		if err := ids.Put([]byte(e.ID), append(loc, e.Log...)); err != nil {
+		copy(loc[8:], e.Log)
+		if err := ids.Put(mem.copy([]byte(e.ID)), loc); err != nil {
 			return nil, err
 		}
 		batchIDs[e.ID] = struct{}{}
 		if e.Nonce != "" {
-			if err := lt.n.Put([]byte(e.Nonce), []byte(e.ID)); err != nil {
+			if err := lt.n.Put(mem.copy([]byte(e.Nonce)), mem.copy([]byte(e.ID))); err != nil {
 				return nil, err
 			}
 			batchNonces[e.Log+"\x00"+e.Nonce] = i
@@ -303,7 +362,7 @@ func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	lt := &logTx{name: name, b: b, size: getU64(b, keySize), counts: make(map[uint64]uint64)}
+	lt := &logTx{name: name, b: b, size: getU64(b, keySize), counts: make(map[uint64]uint64), recent: make(map[int64]tlog.Hash)}
 	for _, s := range []struct {
 		dst  **bolt.Bucket
 		name []byte

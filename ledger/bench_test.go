@@ -1,0 +1,219 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchLeaf is a consent-record-sized leaf (about 350 bytes of JSON).
+func benchLeaf(i int) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"site":"s0000000000000001","time":"2025-06-01T12:00:00Z","ip":"203.0.113.0","url":"https://shop.example/products/%d?ref=newsletter","state":{"necessary":true,"preferences":true,"statistics":false,"marketing":false},"method":"custom","version":"v3-2f1c9a","country":"DE","gpc":false,"replaces":"","salt":"q83vEjRWeJASNFZ4kBI0Vg=="}`, idFor(i), i)
+}
+
+// idFor returns a deterministic, random-looking 128-bit URL-safe id.
+func idFor(i int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "bench-%d", i))
+	return base64.RawURLEncoding.EncodeToString(h[:16])
+}
+
+// BenchmarkAppend measures group-committed appends from many concurrent
+// callers (64 per GOMAXPROCS), each durable (fsync) when Append returns.
+func BenchmarkAppend(b *testing.B) {
+	for _, logs := range []int{1, 100} {
+		b.Run(fmt.Sprintf("logs=%d", logs), func(b *testing.B) {
+			var (
+				mu      sync.Mutex
+				commits int
+				leaves  int
+				busy    time.Duration
+			)
+			l := mustOpen(b, b.TempDir(), func(o *Options) {
+				o.CheckpointInterval = 500 * time.Millisecond
+				o.OnCommit = func(n int, d time.Duration) { mu.Lock(); commits++; leaves += n; busy += d; mu.Unlock() }
+			})
+			leaf := benchLeaf(0)
+			ctx := context.Background()
+			b.SetParallelism(512)
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				r := rand.New(rand.NewPCG(rand.Uint64(), 0))
+				for pb.Next() {
+					log := fmt.Sprintf("site%d", r.IntN(logs))
+					if _, err := l.Append(ctx, Entry{Log: log, ID: newID(), Leaf: leaf}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "appends/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/append")
+			mu.Lock()
+			if commits > 0 {
+				b.ReportMetric(float64(leaves)/float64(commits), "leaves/commit")
+				b.ReportMetric(float64(busy.Microseconds())/float64(commits)/1000, "ms/commit")
+			}
+			mu.Unlock()
+		})
+	}
+}
+
+// buildLog appends n leaves (ids idFor(0..n-1)) to log in group commits of
+// batch entries, straight through the writer's commit path.
+func buildLog(tb testing.TB, l *Ledger, log string, from, n, batch int) {
+	tb.Helper()
+	reqs := make([]*request, 0, batch)
+	flush := func() {
+		l.commit(reqs)
+		for _, r := range reqs {
+			if res := <-r.res; res.err != nil {
+				tb.Fatal(res.err)
+			}
+		}
+		reqs = reqs[:0]
+	}
+	day := uint32(dayOf(l.opts.Now()))
+	for i := from; i < from+n; i++ {
+		reqs = append(reqs, &request{e: Entry{Log: log, ID: idFor(i), Leaf: benchLeaf(i)}, day: day, res: make(chan result, 1)})
+		if len(reqs) == batch {
+			flush()
+		}
+	}
+	if len(reqs) > 0 {
+		flush()
+	}
+}
+
+var (
+	bigOnce   sync.Once
+	bigLedger *Ledger
+	bigHeap   [2]uint64 // heap in use after 1e5 and 1e6 leaves
+	bigBuild  time.Duration
+	bigDir    string
+)
+
+// TestMain removes the shared 10^6-leaf ledger after the benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bigLedger != nil {
+		bigLedger.Close()
+	}
+	if bigDir != "" {
+		os.RemoveAll(bigDir)
+	}
+	os.Exit(code)
+}
+
+const bigN = 1_000_000
+
+// bigLog builds (once per benchmark run) a ledger whose log "big" has 10^6
+// leaves. It takes tens of seconds.
+func bigLog(b *testing.B) *Ledger {
+	bigOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ledger-bench-")
+		bigDir = dir
+		if err != nil {
+			b.Fatal(err)
+		}
+		l, err := Open(Options{Dir: dir, Host: testHost, CheckpointInterval: 100 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		buildLog(b, l, "big", 0, bigN/10, 8192)
+		bigHeap[0] = heapInUse()
+		buildLog(b, l, "big", bigN/10, bigN-bigN/10, 8192)
+		bigHeap[1] = heapInUse()
+		bigBuild = time.Since(start)
+		waitCheckpoint(b, l, "big", bigN)
+		bigLedger = l
+	})
+	if bigLedger == nil {
+		b.Fatal("building the 10^6-leaf log failed")
+	}
+	return bigLedger
+}
+
+// cpuTime returns the process's user+system CPU time so far: on a shared
+// machine it says more than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// BenchmarkProof measures Proof (inclusion proof + leaf decryption) at
+// random positions of a 10^6-leaf log. It also reports the heap in use
+// after building 10^5 and 10^6 leaves: flat, since no per-leaf state is
+// kept in memory.
+func BenchmarkProof(b *testing.B) {
+	l := bigLog(b)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 7))
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := l.Proof(ctx, idFor(r.IntN(bigN)))
+		if err != nil || p.TreeSize != bigN || len(p.Inclusion) < 19 {
+			b.Fatalf("Proof: %v", err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(bigHeap[0])/(1<<20), "heapMiB@1e5")
+	b.ReportMetric(float64(bigHeap[1])/(1<<20), "heapMiB@1e6")
+	b.ReportMetric(bigBuild.Seconds(), "build-s")
+}
+
+// BenchmarkConsistency measures consistency proofs between random sizes of
+// the 10^6-leaf log.
+func BenchmarkConsistency(b *testing.B) {
+	l := bigLog(b)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(8, 8))
+	b.ResetTimer()
+	for b.Loop() {
+		from := 1 + r.Uint64N(bigN-1)
+		if _, err := l.Consistency(ctx, "big", from, bigN); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendLarge measures appends to the log that already holds 10^6
+// leaves (and 10^6 random ids in the id index).
+func BenchmarkAppendLarge(b *testing.B) {
+	l := bigLog(b)
+	leaf := benchLeaf(0)
+	ctx := context.Background()
+	b.SetParallelism(512)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.Append(ctx, Entry{Log: "big", ID: newID(), Leaf: leaf}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
+}
