@@ -439,7 +439,7 @@ function el (tag, attrs, ...kids) {
     if (v === true) e.setAttribute(k, '')
     else if (v !== false && v != null) e.setAttribute(k, v)
   }
-  kids.forEach((k) => { if (k != null && k !== false) e.append(k) }) // strings become text nodes
+  kids.flat().forEach((k) => { if (k != null && k !== false) e.append(k) }) // strings become text nodes
   return e
 }
 
@@ -492,7 +492,9 @@ function build () {
         s.cookies.length ? el('small', {}, ' (' + s.cookies.join(', ') + ')') : null))) : null))
   })
   const close = btn('close', T.close, 'x')
-  const box = el('div', {
+  // A <dialog>: shown modal in the modal layout (the page behind is inert), else as a manual
+  // popover (top layer, page usable). Browsers without either get a fixed box.
+  const box = el('dialog', {
     class: 'b', role: 'dialog', tabindex: '-1', 'aria-modal': modal ? 'true' : false,
     'aria-labelledby': 'crumb-t', 'aria-describedby': 'crumb-d', popover: 'manual', hidden: true
   },
@@ -516,6 +518,8 @@ function build () {
   }
   root.addEventListener('click', onClick)
   box.addEventListener('keydown', onKey)
+  box.addEventListener('cancel', (e) => e.preventDefault()) // Escape is ours (onKey)
+  box.addEventListener('close', () => { if (ui.open) open() }) // closed by the browser: back
   ui = { host, root, box, cats, fab, wrap, modal, layer2: false, via: '', open: false, prev: null }
 }
 
@@ -543,17 +547,28 @@ function show (layer2, via) {
   if (!ui.open) {
     ui.prev = D.activeElement
     ui.open = true
-    ui.box.hidden = false
-    try { ui.box.showPopover() } catch (e) {} // top layer where supported
+    open()
   }
   sync()
   ui.box.focus()
 }
 
+function open () {
+  const b = ui.box
+  b.hidden = false
+  try {
+    if (ui.modal) b.showModal()
+    else b.showPopover()
+  } catch (e) {}
+}
+
 function hide () {
   if (!ui || !ui.open) return
   ui.open = false
-  try { ui.box.hidePopover() } catch (e) {}
+  try {
+    if (ui.modal) ui.box.close()
+    else ui.box.hidePopover()
+  } catch (e) {}
   ui.box.hidden = true
   sync()
   const p = ui.prev
@@ -584,10 +599,8 @@ function back () {
 
 function onKey (e) {
   if (e.key === 'Escape') {
-    if (ui.layer2) {
-      e.preventDefault()
-      back()
-    }
+    e.preventDefault() // no close request: Escape never dismisses the banner itself
+    if (ui.layer2) back()
     return
   }
   if (e.key !== 'Tab' || !ui.modal) return
