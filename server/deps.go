@@ -35,17 +35,11 @@ type Sites interface {
 }
 
 // Regions maps an (anonymised) address to a country and the rule set that
-// applies there. Without one, every visitor gets the strictest rule set.
+// applies there (widget.OptIn, OptOut or Notice; "" for OptIn). Without one,
+// every visitor gets the strictest rule set.
 type Regions interface {
 	Lookup(addr netip.Addr) (country, ruleSet string)
 }
-
-// Rule sets (DESIGN §8).
-const (
-	RuleOptIn  = "opt-in"
-	RuleOptOut = "opt-out"
-	RuleNotice = "notice"
-)
 
 var _ Ledger = (*ledger.Ledger)(nil)
 var _ Sites = (*account.Store)(nil)

@@ -96,12 +96,12 @@ func (s *Server) visitorPage(c *fiber.Ctx) (widget.Page, string, error) {
 
 func (s *Server) ruleSet(c *fiber.Ctx) string {
 	if s.deps.Regions == nil {
-		return RuleOptIn
+		return widget.OptIn
 	}
 	addr, _ := netip.ParseAddr(consent.AnonymizeIP(s.clientAddr(c)))
 	_, rule := s.deps.Regions.Lookup(addr)
 	if rule == "" {
-		return RuleOptIn
+		return widget.OptIn
 	}
 	return rule
 }
