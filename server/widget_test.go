@@ -148,7 +148,9 @@ func TestRegionsPickRuleSetAndCountry(t *testing.T) {
 
 func builtinTitle(t *testing.T, lang string) string {
 	t.Helper()
-	var cfg struct{ Texts map[string]struct{ Title string } }
+	var cfg struct {
+		Texts map[string]struct{ Title string }
+	}
 	body, err := widget.PublicConfig(widget.Page{Site: "s", API: "https://c.example", Version: "v1", RuleSet: "opt-in", Config: widget.DefaultConfig(), Languages: []string{lang}})
 	if err != nil {
 		t.Fatal(err)
