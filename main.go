@@ -22,6 +22,7 @@ type command struct {
 var commands = map[string]command{
 	"serve":         {runServe, "run the server"},
 	"site":          {runSite, "manage sites: site add --domain example.com"},
+	"scan":          {runScan, "scan a site for cookies: scan URL [--pages N] [--engine colly|chrome] [--format json|table]"},
 	"verify":        {runVerify, "verify a consent proof offline: verify --key VKEY PROOF.json"},
 	"erase-expired": {runEraseExpired, "erase consent records past each site's retention"},
 	"backup":        {runBackup, "write a hot, consistent backup of the data directory"},
