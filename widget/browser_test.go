@@ -96,6 +96,8 @@ func newTab(t *testing.T) context.Context {
 			chromedp.Flag("disable-sync", true),
 			chromedp.Flag("disable-dev-shm-usage", true),
 			chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+			// Test sites under one parent domain, all on loopback (cookie_domain tests).
+			chromedp.Flag("host-resolver-rules", "MAP *.crumb.test 127.0.0.1"),
 			chromedp.UserDataDir(browser.dir),
 			chromedp.WindowSize(1280, 800),
 		)
@@ -1027,5 +1029,66 @@ func TestBrowserDeclarationAndLanguage(t *testing.T) {
 	}
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-crumb-declaration] b').length`); n != 0 {
 		t.Error("owner text inserted as HTML in the declaration")
+	}
+}
+
+func TestBrowserExpiredConsentAndOnchange(t *testing.T) {
+	ctx := newTab(t)
+	c := testConfig()
+	c.ConsentLifetimeDays = 30
+	h := newHarness(t, c)
+	url := h.page("/", htmlPage("", blocked))
+	navigate(t, ctx, url)
+	// A receipt for this version given 31 days ago: past the site's consent lifetime,
+	// although the token itself would still be valid.
+	now := time.Now().Unix()
+	payload, _ := json.Marshal(map[string]any{"jti": "old-consent-id", "sub": "site1", "iat": now - 31*86400, "exp": now + 300*86400,
+		"ver": VersionOf(c.Canonical()), "state": map[string]bool{"necessary": true, "preferences": true, "statistics": true, "marketing": true}})
+	jwt := "eyJhbGciOiJFZERTQSJ9." + base64.RawURLEncoding.EncodeToString(payload) + ".sig"
+	evalJS[chromedp.Void](t, ctx, `document.cookie = 'crumb_consent=`+jwt+`;path=/'`)
+	reload(t, ctx)
+	waitJS(t, ctx, bannerVisible)
+	settle(t, ctx)
+	if got := ranScripts(t, ctx); got != "" {
+		t.Errorf("an expired consent still activates scripts: %s", got)
+	}
+	evalJS[chromedp.Void](t, ctx, `Crumb.onchange = (s) => { window.changed = s }`)
+	click(t, ctx, `[data-action=accept_all]`)
+	p := h.waitPosts(1)[0]
+	if p.Body["replaces"] != "old-consent-id" {
+		t.Errorf("replaces = %v, want the expired consent's id", p.Body["replaces"])
+	}
+	if got := evalJS[string](t, ctx, `JSON.stringify(window.changed)`); got != `{"necessary":true,"preferences":true,"statistics":true,"marketing":true}` {
+		t.Errorf("onchange got %s", got)
+	}
+}
+
+func TestBrowserSharedCookieDomain(t *testing.T) {
+	ctx := newTab(t)
+	c := testConfig()
+	c.CookieDomain = "crumb.test"
+	h := newHarness(t, c)
+	h.page("/", htmlPage(`<script>document.cookie='_ga=1;path=/;domain=crumb.test';document.cookie='_ga_Y=2;path=/'</script>`, blocked))
+	port := h.site.URL[strings.LastIndex(h.site.URL, ":"):]
+	navigate(t, ctx, "http://www.crumb.test"+port+"/")
+	waitJS(t, ctx, bannerVisible)
+	click(t, ctx, `[data-action=reject_all]`)
+	h.waitPosts(1)
+	waitJS(t, ctx, `/crumb_consent=eyJ/.test(document.cookie)`)
+	// The listed cookies are gone from this host and from the parent domain.
+	if got := evalJS[string](t, ctx, `document.cookie`); strings.Contains(got, "_ga") {
+		t.Errorf("cookies left after reject: %s", got)
+	}
+	// Another host under the shared domain sees the choice: no banner, no new record.
+	navigate(t, ctx, "http://shop.crumb.test"+port+"/")
+	settle(t, ctx)
+	if evalJS[bool](t, ctx, bannerVisible) {
+		t.Error("banner shown on a sibling host of the shared cookie domain")
+	}
+	if got := evalJS[string](t, ctx, `JSON.stringify(Crumb.consent())`); got != `{"necessary":true,"preferences":false,"statistics":false,"marketing":false}` {
+		t.Errorf("consent on the sibling host = %s", got)
+	}
+	if n := len(h.consentPosts()); n != 1 {
+		t.Errorf("%d POSTs", n)
 	}
 }

@@ -238,10 +238,9 @@ function apply (s, announce) {
   activate()
   if (ui) sync()
   if (announce) {
-    const detail = Object.assign({}, s)
-    D.dispatchEvent(new CustomEvent('crumb:consent', { detail }))
+    D.dispatchEvent(new CustomEvent('crumb:consent', { detail: { ...s } }))
     if (typeof api.onchange === 'function') {
-      try { api.onchange(Object.assign({}, s)) } catch (err) { setTimeout(() => { throw err }) }
+      try { api.onchange({ ...s }) } catch (err) { setTimeout(() => { throw err }) }
     }
   }
 }
@@ -305,9 +304,7 @@ function placeholder (f, cats) {
   style(root, ':host{display:block!important;' + (w > 0 ? 'width:' + w + 'px;max-width:100%;' : '') + (h > 0 ? 'height:' + h + 'px;' : '') + '}')
   const btn = el('button', { class: 'pri', type: 'button', 'data-category': cat }, T.placeholder_allow)
   btn.onclick = () => {
-    const s = Object.assign({}, state)
-    s[cat] = true
-    choose(s, 'custom')
+    choose({ ...state, [cat]: true }, 'custom')
   }
   root.append(el('div', { class: 'cc c ph ' + C.theme, lang, dir: T.dir }, el('p', {}, T.placeholder.replace('{category}', title)), btn))
   f._ph = host
@@ -510,17 +507,23 @@ function build () {
   root.append(wrap)
   // Under <html>, not <body>: a page that hides or replaces its body keeps the banner.
   D.documentElement.appendChild(host)
-  if (getComputedStyle(D.documentElement).display === 'none') {
-    // `* { display: none !important }` hides <html> itself, and with it everything; a
-    // more specific !important rule brings the root back (the page content stays hidden).
-    const fix = mkSheet(':root{display:block!important}')
-    if (fix.replaceSync) D.adoptedStyleSheets = D.adoptedStyleSheets.concat(fix)
-  }
+  showRoot()
   root.addEventListener('click', onClick)
   box.addEventListener('keydown', onKey)
   box.addEventListener('cancel', (e) => e.preventDefault()) // Escape is ours (onKey)
   box.addEventListener('close', () => { if (ui.open) open() }) // closed by the browser: back
   ui = { host, root, box, cats, fab, wrap, modal, layer2: false, via: '', open: false, prev: null }
+}
+
+// showRoot undoes `* { display: none !important }`, which hides <html> itself and with it
+// everything: a more specific important rule brings the root back (the page's content
+// stays hidden). Checked again once the page's styles have loaded.
+let rootFixed = false
+function showRoot () {
+  if (rootFixed || !ui || getComputedStyle(D.documentElement).display !== 'none') return
+  const fix = mkSheet(':root{display:block!important}')
+  if (fix.replaceSync) D.adoptedStyleSheets = D.adoptedStyleSheets.concat(fix)
+  rootFixed = true
 }
 
 const q = (s) => ui.root.querySelector(s)
@@ -636,7 +639,7 @@ function declarations () {
 
 const api = {
   show () { show(true, 'settings') },
-  consent () { return valid ? Object.assign({}, state) : null },
+  consent () { return valid ? { ...state } : null },
   accepted (c) { return !!state && state[c] === true },
   onchange: null,
   version: C.version,
@@ -666,7 +669,8 @@ function start () {
   if (cur && cur.queue) flush()
   W.addEventListener('online', flush)
   declarations()
-  if (D.readyState === 'loading') D.addEventListener('DOMContentLoaded', () => { activate(); declarations() })
+  if (D.readyState === 'loading') D.addEventListener('DOMContentLoaded', () => { activate(); declarations(); showRoot() })
+  W.addEventListener('load', showRoot)
 }
 
 if (!W.__crumb) {
