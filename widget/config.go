@@ -316,9 +316,9 @@ func (c Config) Validate() error {
 	if !contains(validThemes, c.Theme) {
 		p.addf("theme %q: want one of %s", c.Theme, strings.Join(validThemes, ", "))
 	}
-	for name, v := range map[string]string{"primary": c.Colors.Primary, "background": c.Colors.Background, "text": c.Colors.Text} {
-		if v != "" && !isHexColor(v) {
-			p.addf("colors.%s %q: want #rrggbb or \"\"", name, v)
+	for _, col := range [][2]string{{"primary", c.Colors.Primary}, {"background", c.Colors.Background}, {"text", c.Colors.Text}} {
+		if col[1] != "" && !isHexColor(col[1]) {
+			p.addf("colors.%s %q: want #rrggbb or \"\"", col[0], col[1])
 		}
 	}
 	if isHexColor(c.Colors.Background) && isHexColor(c.Colors.Text) {
