@@ -69,7 +69,7 @@ func chromiumPath() string {
 }
 
 // newTab returns a chromedp context for a new tab in a new browser context.
-func newTab(t *testing.T) context.Context {
+func newTab(t testing.TB) context.Context {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
@@ -127,7 +127,7 @@ type post struct {
 type record struct{ id, receipt string }
 
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	site     *httptest.Server // pages, widget.js, scripts, frames
 	api      *httptest.Server // POST /v1/consent
 	mu       sync.Mutex
@@ -142,7 +142,7 @@ type harness struct {
 	hits     map[string]int
 }
 
-func newHarness(t *testing.T, cfg Config) *harness {
+func newHarness(t testing.TB, cfg Config) *harness {
 	h := &harness{t: t, cfg: cfg, rule: OptIn, pages: map[string]string{}, header: map[string]string{},
 		records: map[string]record{}, hits: map[string]int{}}
 	h.site = httptest.NewServer(http.HandlerFunc(h.serveSite))
@@ -352,7 +352,7 @@ func testConfig() Config {
 
 // ---- actions ---------------------------------------------------------------------------
 
-func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
+func evalJS[T any](t testing.TB, ctx context.Context, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil {
@@ -361,7 +361,7 @@ func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-func waitJS(t *testing.T, ctx context.Context, js string) {
+func waitJS(t testing.TB, ctx context.Context, js string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(20*time.Millisecond),
 		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
@@ -369,7 +369,7 @@ func waitJS(t *testing.T, ctx context.Context, js string) {
 	}
 }
 
-func navigate(t *testing.T, ctx context.Context, url string) {
+func navigate(t testing.TB, ctx context.Context, url string) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("navigate %s: %v", url, err)
@@ -532,11 +532,13 @@ func TestBrowserOptInAccept(t *testing.T) {
 	if p.Header.Get("Cookie") != "" {
 		t.Error("the POST carried cookies (credentials must be omitted)")
 	}
+	h.mu.Lock()
 	for _, q := range h.posts {
 		if q.Preflit {
 			t.Error("the POST was preflighted: it must be a CORS-simple request")
 		}
 	}
+	h.mu.Unlock()
 	// The receipt replaces the pending choice in the cookie.
 	waitJS(t, ctx, `/(^|; )crumb_consent=eyJ/.test(document.cookie)`)
 	if got := evalJS[string](t, ctx, `JSON.stringify(Crumb.consent())`); got != `{"necessary":true,"preferences":true,"statistics":true,"marketing":true}` {
@@ -1091,4 +1093,36 @@ func TestBrowserSharedCookieDomain(t *testing.T) {
 	if n := len(h.consentPosts()); n != 1 {
 		t.Errorf("%d POSTs", n)
 	}
+}
+
+// BenchmarkBannerTime measures, in headless Chromium on loopback, the time from navigation
+// start to <crumb-consent> in the DOM (widget.js loaded async, rendered per request as the
+// server would), next to the time to DOMContentLoaded of the same page without the widget.
+//
+//	go test ./widget -run '^$' -bench BannerTime -benchtime 20x
+func BenchmarkBannerTime(b *testing.B) {
+	ctx := newTab(b)
+	h := newHarness(b, DefaultConfig())
+	stamp := `<script>new MutationObserver(function (ms, o) { if (document.querySelector('crumb-consent')) { window.bannerAt = performance.now(); o.disconnect() } })
+		.observe(document.documentElement, {childList: true, subtree: true});
+		document.addEventListener('DOMContentLoaded', function () { window.readyAt = performance.now() });</script>`
+	withWidget := h.page("/with", `<!doctype html><html><head><meta charset="utf-8">`+stamp+`<script src="/widget.js" async></script></head><body><p>shop</p></body></html>`)
+	empty := h.page("/empty", `<!doctype html><html><head><meta charset="utf-8">`+stamp+`</head><body><p>shop</p></body></html>`)
+	var banner, ready float64
+	for b.Loop() {
+		if err := chromedp.Do(ctx, chromedp.Navigate(empty)); err != nil {
+			b.Fatal(err)
+		}
+		waitJS(b, ctx, `window.readyAt > 0`)
+		ready += evalJS[float64](b, ctx, `window.readyAt`)
+		if err := chromedp.Do(ctx, chromedp.Navigate(withWidget)); err != nil {
+			b.Fatal(err)
+		}
+		waitJS(b, ctx, `window.bannerAt > 0`)
+		banner += evalJS[float64](b, ctx, `window.bannerAt`)
+	}
+	n := float64(b.N)
+	b.ReportMetric(banner/n, "ms-to-banner")
+	b.ReportMetric(ready/n, "ms-empty-page")
+	b.ReportMetric((banner-ready)/n, "ms-banner-minus-empty")
 }
