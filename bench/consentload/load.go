@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -26,6 +27,13 @@ type PhaseResult struct {
 	P90      float64 `json:"p90_ms"`
 	P99      float64 `json:"p99_ms"`
 	Max      float64 `json:"max_ms"`
+	// CPUCores is the process's CPU time (user+system, server and
+	// generator together) over the window, in cores: well under
+	// GOMAXPROCS means it waited on something else, disk or other
+	// processes. CPUPerReq is that CPU time per counted request, in µs;
+	// it depends much less on what else runs on the machine than req/s.
+	CPUCores  float64 `json:"cpu_cores"`
+	CPUPerReq float64 `json:"cpu_us_per_req"`
 	// Errors counts failed requests over the whole phase, warm-up included.
 	Errors int64 `json:"errors"`
 	// ErrorSamples holds up to maxErrorKinds distinct error messages with
@@ -71,23 +79,29 @@ func drive(ctx context.Context, l load) PhaseResult {
 
 	var windowWG sync.WaitGroup
 	stopWindow := make(chan struct{})
-	if l.window != nil {
-		windowWG.Add(1)
-		go func() {
-			defer windowWG.Done()
-			for _, m := range []struct {
-				at   time.Time
-				open bool
-			}{{open, true}, {end, false}} {
-				select {
-				case <-time.After(time.Until(m.at)):
-					l.window(m.open)
-				case <-stopWindow:
-					return
+	var cpuOpen, cpuClose time.Duration
+	windowWG.Add(1)
+	go func() {
+		defer windowWG.Done()
+		for _, m := range []struct {
+			at   time.Time
+			open bool
+		}{{open, true}, {end, false}} {
+			select {
+			case <-time.After(time.Until(m.at)):
+				if m.open {
+					cpuOpen = processCPU()
+				} else {
+					cpuClose = processCPU()
 				}
+				if l.window != nil {
+					l.window(m.open)
+				}
+			case <-stopWindow:
+				return
 			}
-		}()
-	}
+		}
+	}()
 
 	stats := make([]workerStats, l.clients)
 	var wg sync.WaitGroup
@@ -166,6 +180,12 @@ func drive(ctx context.Context, l load) PhaseResult {
 	if res.Seconds > 0 {
 		res.RPS = float64(res.Requests) / res.Seconds
 	}
+	if cpuClose > cpuOpen && res.Seconds > 0 {
+		res.CPUCores = (cpuClose - cpuOpen).Seconds() / res.Seconds
+		if res.Requests > 0 {
+			res.CPUPerReq = float64((cpuClose - cpuOpen).Microseconds()) / float64(res.Requests)
+		}
+	}
 	slices.Sort(all)
 	res.P50 = ms(percentile(all, 0.50))
 	res.P90 = ms(percentile(all, 0.90))
@@ -183,6 +203,15 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	i := int(p*float64(len(sorted))+0.5) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// processCPU is the user and system CPU time the process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

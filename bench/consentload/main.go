@@ -74,6 +74,8 @@ type Ratio struct {
 	Phase string  `json:"phase"`
 	RPS   float64 `json:"req_per_s"` // real / baseline
 	P99   float64 `json:"p99"`       // real / baseline
+	// CPUPerReq is real / baseline CPU per request (process-wide).
+	CPUPerReq float64 `json:"cpu_per_req"`
 }
 
 // Goal is issue 2's target for this machine: at 256 clients, consents/s ≥
@@ -196,7 +198,7 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 
 	for _, phase := range []string{"consent", "proof"} {
 		r, b := rep.result("real", phase), rep.result("baseline", phase)
-		rep.Ratios = append(rep.Ratios, Ratio{Phase: phase, RPS: div(r.RPS, b.RPS), P99: div(r.P99, b.P99)})
+		rep.Ratios = append(rep.Ratios, Ratio{Phase: phase, RPS: div(r.RPS, b.RPS), P99: div(r.P99, b.P99), CPUPerReq: div(r.CPUPerReq, b.CPUPerReq)})
 	}
 	c := rep.result("real", "consent")
 	rep.Goal.ConsentRPS = rep.Ratios[0].RPS >= 0.5
@@ -281,18 +283,18 @@ func div(a, b float64) float64 {
 func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "consentload: %d clients per target, %.1fs warm-up + %.1fs measured per target and phase, GOMAXPROCS %d, %s\n\n",
 		r.Clients, r.Warmup, r.result("real", "consent").Seconds, r.GOMAXPROCS, r.GoVersion)
-	fmt.Fprintf(w, "%-9s %-8s %10s %8s %8s %8s %8s %9s %7s\n", "target", "phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors")
+	fmt.Fprintf(w, "%-9s %-8s %10s %8s %8s %8s %8s %9s %7s %6s %9s\n", "target", "phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors", "cores", "cpu µs/req")
 	for _, res := range r.Results {
-		fmt.Fprintf(w, "%-9s %-8s %10.0f %8.2f %8.2f %8.2f %8.2f %9d %7d\n",
-			res.Target, res.Phase, res.RPS, res.P50, res.P90, res.P99, res.Max, res.Requests, res.Errors)
+		fmt.Fprintf(w, "%-9s %-8s %10.0f %8.2f %8.2f %8.2f %8.2f %9d %7d %6.2f %9.1f\n",
+			res.Target, res.Phase, res.RPS, res.P50, res.P90, res.P99, res.Max, res.Requests, res.Errors, res.CPUCores, res.CPUPerReq)
 	}
 	fmt.Fprintln(w)
 	for _, ra := range r.Ratios {
-		fmt.Fprintf(w, "real/baseline %-8s req/s %.2f×   p99 %.2f×\n", ra.Phase, ra.RPS, ra.P99)
+		fmt.Fprintf(w, "real/baseline %-8s req/s %.2f×   p99 %.2f×   cpu/req %.2f×\n", ra.Phase, ra.RPS, ra.P99, ra.CPUPerReq)
 	}
 	l := r.Ledger
-	fmt.Fprintf(w, "ledger (real consent window): %d group commits (%.0f/s), mean batch %.1f appends, mean commit %.2f ms; tree size after the run %d\n",
-		l.Commits, l.CommitsPerS, l.MeanBatch, l.MeanCommitMs, r.TreeSize)
+	fmt.Fprintf(w, "ledger (real consent window): %d group commits (%.0f/s), mean batch %.1f appends, mean commit %.2f ms, %.0f KiB written per commit; tree size after the run %d\n",
+		l.Commits, l.CommitsPerS, l.MeanBatch, l.MeanCommitMs, l.DiskKiBPerCommit, r.TreeSize)
 	if len(r.Ratios) == 2 {
 		fmt.Fprintf(w, "goal (issue 2): consents/s ≥ 0.5× baseline: %s (%.2f×); consent p99 ≤ 50 ms: %s (%.2f ms); proofs/s ≥ 0.5× baseline: %s (%.2f×)\n",
 			yes(r.Goal.ConsentRPS), r.Ratios[0].RPS, yes(r.Goal.ConsentP99), r.result("real", "consent").P99,

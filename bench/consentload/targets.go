@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -31,11 +34,31 @@ func (c *commitStats) observe(batch int, d time.Duration) {
 	c.nanos.Add(int64(d))
 }
 
-// commitSnapshot is commitStats at one instant.
-type commitSnapshot struct{ commits, appends, nanos int64 }
+// commitSnapshot is commitStats at one instant, with the process's bytes
+// written to storage so far (-1 where /proc/self/io is not available).
+type commitSnapshot struct{ commits, appends, nanos, diskWrite int64 }
 
 func (c *commitStats) snapshot() commitSnapshot {
-	return commitSnapshot{c.commits.Load(), c.appends.Load(), c.nanos.Load()}
+	return commitSnapshot{c.commits.Load(), c.appends.Load(), c.nanos.Load(), diskWriteBytes()}
+}
+
+// diskWriteBytes is write_bytes of /proc/self/io: bytes this process caused
+// to be sent to storage (Linux), or -1.
+func diskWriteBytes() int64 {
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return n
+		}
+	}
+	return -1
 }
 
 // LedgerStats are the group commits of a window.
@@ -45,6 +68,10 @@ type LedgerStats struct {
 	MeanBatch    float64 `json:"mean_batch"`
 	MeanCommitMs float64 `json:"mean_commit_ms"` // transaction including fsync
 	CommitsPerS  float64 `json:"commits_per_s"`
+	// DiskKiBPerCommit is what the process wrote to storage per group
+	// commit in the window (bbolt pages and meta; the load is all it
+	// writes), or -1 when unknown.
+	DiskKiBPerCommit float64 `json:"disk_kib_per_commit"`
 }
 
 func ledgerStats(from, to commitSnapshot, seconds float64) LedgerStats {
@@ -55,6 +82,10 @@ func ledgerStats(from, to commitSnapshot, seconds float64) LedgerStats {
 	}
 	if seconds > 0 {
 		s.CommitsPerS = float64(s.Commits) / seconds
+	}
+	s.DiskKiBPerCommit = -1
+	if from.diskWrite >= 0 && to.diskWrite >= 0 && s.Commits > 0 {
+		s.DiskKiBPerCommit = float64(to.diskWrite-from.diskWrite) / 1024 / float64(s.Commits)
 	}
 	return s
 }
