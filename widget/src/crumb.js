@@ -403,28 +403,22 @@ function consentMode (cmd) {
     W.dataLayer = W.dataLayer || []
     W.gtag = function () { W.dataLayer.push(arguments) }
   }
-  const g = (on) => (on ? 'granted' : 'denied')
-  if (cmd === 'default') {
-    W.gtag('consent', 'default', {
-      ad_storage: 'denied',
-      ad_user_data: 'denied',
-      ad_personalization: 'denied',
-      analytics_storage: 'denied',
-      functionality_storage: 'denied',
-      personalization_storage: 'denied',
-      security_storage: 'granted',
-      wait_for_update: 500
-    })
-    return
+  // Consent Mode storage types and the category that grants each.
+  const types = {
+    ad_storage: 'marketing',
+    ad_user_data: 'marketing',
+    ad_personalization: 'marketing',
+    analytics_storage: 'statistics',
+    functionality_storage: 'preferences',
+    personalization_storage: 'preferences'
   }
-  W.gtag('consent', 'update', {
-    ad_storage: g(state.marketing),
-    ad_user_data: g(state.marketing),
-    ad_personalization: g(state.marketing),
-    analytics_storage: g(state.statistics),
-    functionality_storage: g(state.preferences),
-    personalization_storage: g(state.preferences)
-  })
+  const o = {}
+  for (const k in types) o[k] = cmd === 'default' || !state[types[k]] ? 'denied' : 'granted'
+  if (cmd === 'default') {
+    o.security_storage = 'granted'
+    o.wait_for_update = 500
+  }
+  W.gtag('consent', cmd, o)
 }
 
 // ---- the banner -----------------------------------------------------------------------
