@@ -154,3 +154,13 @@ func (b *Browser) Close() error {
 	})
 	return b.closeErr
 }
+
+// pid is the browser's process id, 0 if unknown.
+func (b *Browser) pid() int {
+	if c := chromedp.FromContext(b.ctx); c != nil && c.Browser != nil {
+		if p := c.Browser.Process(); p != nil {
+			return p.Pid
+		}
+	}
+	return 0
+}

@@ -31,10 +31,14 @@ const bindingName = "__crumbScanReport"
 // Settling: after the load event a page counts as done when no request has
 // been in flight for settleQuiet, or after settleMax at most.
 const (
-	settleQuiet = 250 * time.Millisecond
+	settleQuiet = 200 * time.Millisecond
 	settleMax   = 3 * time.Second
 	bannerWait  = 5 * time.Second // how long to look for the Crumb banner
 	maxLinks    = 5000            // links read from one page
+
+	// tabOpenTimeout is added to Options.Timeout for opening a tab: a busy
+	// browser can take seconds, and it is not the page's fault.
+	tabOpenTimeout = 20 * time.Second
 )
 
 // chromeScan is one scan with the chrome engine.
@@ -67,7 +71,7 @@ func scanChrome(ctx context.Context, o Options, start *url.URL) (*Report, error)
 		defer nb.Close()
 		b = nb
 	}
-	px, err := startProxy(ctx, cr.g, o.Timeout)
+	px, err := startProxy(ctx, cr.g, o.Timeout, o.MaxBodyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("scanner: start proxy: %w", err)
 	}
@@ -199,34 +203,15 @@ func (s *chromeScan) run(ctx context.Context, pageURL, phase string) (r pageRun)
 	ev := &pageEvents{scan: s, page: pageURL, phase: phase,
 		hops: map[network.RequestID][]string{}, extra: map[network.RequestID]int{},
 		inflight: map[network.RequestID]bool{}, lastActivity: time.Now()}
-	tabCtx, cancel := chromedp.NewContext(s.b.ctx,
-		chromedp.WithNewBrowserContext(func(p *target.CreateBrowserContextParams) {
-			p.ProxyServer = s.px.URL()
-			p.ProxyBypassList = "<-loopback>"
-		}),
-		chromedp.WithListener(ev.handle))
-	defer cancel()
-	stop := context.AfterFunc(ctx, cancel) // the scan's end closes the tab
-	defer stop()
-
-	// The first Do creates the browser context and the tab; it must get the
-	// tab's own context (a timeout here would bound the tab's life).
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(tabCtx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			return pageRun{err: fmt.Errorf("open tab: %w", err)}
-		}
-	case <-time.After(s.o.Timeout):
-		cancel()
-		<-started
-		return pageRun{err: fmt.Errorf("open tab: timed out")}
+	tabCtx, cancel, bcID, err := s.openTab(ctx, ev.handle)
+	if err != nil {
+		return pageRun{err: err}
 	}
+	defer cancel()
 
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(tabCtx, s.o.Timeout) }
 	sctx, scancel := step()
-	err := chromedp.Do(sctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	err = chromedp.Do(sctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		if _, err := cdp.Call(ctx, t, runtime.AddBinding, runtime.AddBindingParams{Name: bindingName}); err != nil {
 			return err
 		}
@@ -281,14 +266,69 @@ func (s *chromeScan) run(ctx context.Context, pageURL, phase string) (r pageRun)
 	kcancel()
 
 	cctx, ccancel := step()
-	jar, err := chromedp.CallBrowser(cctx, storage.GetCookies,
-		storage.GetCookiesParams{BrowserContextID: chromedp.FromContext(tabCtx).BrowserContextID})
+	jar, err := chromedp.CallBrowser(cctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: bcID})
 	ccancel()
 	if err != nil && r.err == nil {
 		r.err = fmt.Errorf("read cookies: %w", err)
 	}
 	ev.commit(jar.Cookies, keys)
 	return r
+}
+
+// openTab creates a fresh browser context — its own cookies, storage, cache
+// and the scan's guard proxy — with one hidden tab in it, and attaches to the
+// tab. A hidden tab needs no browser window, which saves a window's worth of
+// work per page. cancel closes the tab and disposes of the context.
+func (s *chromeScan) openTab(ctx context.Context, listen func(any)) (tabCtx context.Context, cancel func(), bcID cdp.BrowserContextID, err error) {
+	// Browser commands need a context of the browser; this one also ends
+	// with the scan.
+	octx, ocancel := context.WithTimeout(s.b.ctx, s.o.Timeout+tabOpenTimeout)
+	defer ocancel()
+	defer context.AfterFunc(ctx, ocancel)()
+	bc, err := chromedp.CallBrowser(octx, target.CreateBrowserContext, target.CreateBrowserContextParams{
+		ProxyServer:     s.px.URL(),
+		ProxyBypassList: "<-loopback>", // loopback too goes through the guard
+	})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("open tab: %w", err)
+	}
+	dispose := func() {
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(s.b.ctx), 5*time.Second)
+		defer dcancel()
+		chromedp.CallBrowser(dctx, target.DisposeBrowserContext,
+			target.DisposeBrowserContextParams{BrowserContextID: bc.BrowserContextID})
+	}
+	yes := true
+	tg, err := chromedp.CallBrowser(octx, target.CreateTarget, target.CreateTargetParams{
+		URL: "about:blank", BrowserContextID: bc.BrowserContextID, Background: &yes, Hidden: &yes,
+	})
+	if err != nil {
+		dispose()
+		return nil, nil, "", fmt.Errorf("open tab: %w", err)
+	}
+	tctx, tcancel := chromedp.NewContext(s.b.ctx, chromedp.WithTargetID(tg.TargetID), chromedp.WithListener(listen))
+	stop := context.AfterFunc(ctx, tcancel) // the scan's end closes the tab
+	cancel = func() {
+		stop()
+		tcancel()
+		dispose()
+	}
+	// The first Do attaches; it must get the tab's own context (a timeout
+	// here would bound the tab's life), so it is bounded from outside.
+	attached := make(chan error, 1)
+	go func() { attached <- chromedp.Do(tctx) }()
+	select {
+	case err = <-attached:
+	case <-octx.Done():
+		tcancel()
+		<-attached
+		err = octx.Err()
+	}
+	if err != nil {
+		cancel()
+		return nil, nil, "", fmt.Errorf("open tab: %w", err)
+	}
+	return tctx, cancel, bc.BrowserContextID, nil
 }
 
 type storageKeys struct {

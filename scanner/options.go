@@ -34,14 +34,15 @@ var (
 
 // Defaults and limits of Options.
 const (
-	DefaultPages        = 50
-	MaxPages            = 10000
-	DefaultTimeout      = 15 * time.Second
-	DefaultDelay        = 20 * time.Millisecond
-	DefaultParallelism  = 4
-	DefaultMaxBodyBytes = 5 << 20
-	DefaultMaxRedirects = 10
-	DefaultUserAgent    = "CrumbScanner/1 (+cookie audit; honours robots.txt)"
+	DefaultPages             = 50
+	MaxPages                 = 10000
+	DefaultTimeout           = 15 * time.Second
+	DefaultDelay             = 20 * time.Millisecond
+	DefaultParallelism       = 4
+	DefaultChromeParallelism = 4
+	DefaultMaxBodyBytes      = 5 << 20
+	DefaultMaxRedirects      = 10
+	DefaultUserAgent         = "CrumbScanner/1 (+cookie audit; honours robots.txt)"
 
 	maxCookies  = 5000 // distinct cookies kept per scan
 	maxRequests = 5000 // distinct requests kept per scan
@@ -78,7 +79,7 @@ type Options struct {
 	UserAgent    string        // default DefaultUserAgent
 	Timeout      time.Duration // per response (colly) or per page load (chrome), default 15s
 	Delay        time.Duration // pause between requests to one host, default 20ms; negative for none
-	Parallelism  int           // requests in flight per host (colly) or tabs (chrome), default 4 (chrome: 2)
+	Parallelism  int           // requests in flight per host (colly) or tabs (chrome), default 4
 	MaxBodyBytes int64         // per response body, default 5 MiB
 	MaxRedirects int           // per page, default 10
 
@@ -135,7 +136,7 @@ func (o Options) withDefaults() (Options, *url.URL, error) {
 	if o.Parallelism == 0 {
 		o.Parallelism = DefaultParallelism
 		if o.Engine == EngineChrome {
-			o.Parallelism = 2
+			o.Parallelism = DefaultChromeParallelism
 		}
 	}
 	if o.MaxBodyBytes == 0 {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,10 +19,11 @@ import (
 // it), which gives the browser the same private-address check — after DNS,
 // done by the proxy — and the same resolver as the colly engine.
 type guardProxy struct {
-	g   *guard
-	ln  net.Listener
-	srv *http.Server
-	rp  *httputil.ReverseProxy
+	g       *guard
+	maxBody int64 // cap of an HTML or XML response body; other bodies and tunnels get tunnelFactor times it
+	ln      net.Listener
+	srv     *http.Server
+	rp      *httputil.ReverseProxy
 
 	mu      sync.Mutex
 	tunnels map[net.Conn]struct{}
@@ -28,12 +31,17 @@ type guardProxy struct {
 	wg      sync.WaitGroup
 }
 
-func startProxy(ctx context.Context, g *guard, timeout time.Duration) (*guardProxy, error) {
+// tunnelFactor: bodies other than documents (scripts, images, media) and
+// HTTPS tunnels, whose content the proxy cannot see, may be this many times
+// Options.MaxBodyBytes.
+const tunnelFactor = 16
+
+func startProxy(ctx context.Context, g *guard, timeout time.Duration, maxBody int64) (*guardProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &guardProxy{g: g, ln: ln, tunnels: map[net.Conn]struct{}{}}
+	p := &guardProxy{g: g, maxBody: maxBody, ln: ln, tunnels: map[net.Conn]struct{}{}}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           g.DialContext,
@@ -47,6 +55,21 @@ func startProxy(ctx context.Context, g *guard, timeout time.Duration) (*guardPro
 		Rewrite:       func(pr *httputil.ProxyRequest) { pr.Out.URL = pr.In.URL },
 		Transport:     tr,
 		FlushInterval: -1,
+		ErrorLog:      log.New(io.Discard, "", 0),
+		ModifyResponse: func(resp *http.Response) error {
+			// A hostile page cannot make the browser parse an endless
+			// document: bodies end at their cap.
+			limit := p.maxBody * tunnelFactor
+			if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "html") || strings.Contains(ct, "xml") {
+				limit = p.maxBody
+			}
+			if resp.ContentLength > limit {
+				resp.Header.Del("Content-Length")
+				resp.ContentLength = -1
+			}
+			resp.Body = &cappedBody{rc: resp.Body, left: limit, done: func() {}}
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.WriteHeader(proxyStatus(err))
 		},
@@ -55,7 +78,7 @@ func startProxy(ctx context.Context, g *guard, timeout time.Duration) (*guardPro
 		Handler:           p,
 		ReadHeaderTimeout: timeout,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          nil,
+		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	go p.srv.Serve(ln)
 	return p, nil
@@ -123,7 +146,7 @@ func (p *guardProxy) tunnel(w http.ResponseWriter, r *http.Request) {
 		done <- struct{}{}
 	}()
 	go func() {
-		io.Copy(down, up)
+		io.CopyN(down, up, p.maxBody*tunnelFactor)
 		closeWrite(down)
 		done <- struct{}{}
 	}()
