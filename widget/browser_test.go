@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -237,6 +238,13 @@ func (h *harness) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"error":"harness says no"}`)
 		return
 	}
+	if err := checkConsentBody(body); err != nil {
+		h.t.Errorf("the widget sent a consent the server would refuse: %v\n%s", err, raw)
+		p.Status = 400
+		h.posts = append(h.posts, p)
+		w.WriteHeader(p.Status)
+		return
+	}
 	nonce, _ := body["nonce"].(string)
 	rec, dup := h.records[nonce]
 	p.Status = 200
@@ -249,6 +257,74 @@ func (h *harness) serveAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(map[string]any{"id": rec.id, "index": len(h.records) - 1, "receipt": rec.receipt})
+}
+
+// checkConsentBody holds a POST body to the rules of POST /v1/consent (DESIGN §3, §4):
+// exact fields, a full state with necessary, the method agreeing with the state, a
+// withdrawal naming what it withdraws, a 16–64 character URL-safe nonce.
+func checkConsentBody(b map[string]any) error {
+	allowed := map[string]bool{"site": true, "url": true, "state": true, "method": true, "version": true, "nonce": true, "replaces": true, "gpc": true}
+	for k := range b {
+		if !allowed[k] {
+			return fmt.Errorf("unknown field %q", k)
+		}
+	}
+	for _, k := range []string{"site", "url", "method", "version", "nonce"} {
+		if s, ok := b[k].(string); !ok || s == "" {
+			return fmt.Errorf("%s missing or not a string", k)
+		}
+	}
+	if u := b["url"].(string); !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") || strings.Contains(u, "#") {
+		return fmt.Errorf("url %q", u)
+	}
+	urlSafeRe := func(s string) bool { return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == "" }
+	if n := b["nonce"].(string); len(n) < 16 || len(n) > 64 || !urlSafeRe(n) {
+		return fmt.Errorf("nonce %q", n)
+	}
+	st, ok := b["state"].(map[string]any)
+	if !ok || len(st) != 4 || st["necessary"] != true {
+		return fmt.Errorf("state %v", b["state"])
+	}
+	var on, off int
+	for _, c := range CategoryIDs[1:] {
+		switch st[c] {
+		case true:
+			on++
+		case false:
+			off++
+		default:
+			return fmt.Errorf("state.%s %v", c, st[c])
+		}
+	}
+	r, hasR := b["replaces"].(string)
+	if _, present := b["replaces"]; present && (!hasR || len(r) != 22 || !urlSafeRe(r)) {
+		return fmt.Errorf("replaces %v", b["replaces"])
+	}
+	if g, present := b["gpc"]; present && g != true && g != false {
+		return fmt.Errorf("gpc %v", g)
+	}
+	switch b["method"] {
+	case "accept_all":
+		if off > 0 {
+			return errors.New("accept_all with a denied category")
+		}
+	case "reject_all":
+		if on > 0 {
+			return errors.New("reject_all with a granted category")
+		}
+	case "withdraw":
+		if on > 0 || !hasR {
+			return errors.New("withdraw must deny all and name the consent it replaces")
+		}
+	case "gpc":
+		if st["marketing"] == true {
+			return errors.New("gpc with marketing granted")
+		}
+	case "custom":
+	default:
+		return fmt.Errorf("method %v", b["method"])
+	}
+	return nil
 }
 
 // issue makes a consent id and a receipt shaped like the server's (a JWT whose payload
@@ -1044,7 +1120,8 @@ func TestBrowserExpiredConsentAndOnchange(t *testing.T) {
 	// A receipt for this version given 31 days ago: past the site's consent lifetime,
 	// although the token itself would still be valid.
 	now := time.Now().Unix()
-	payload, _ := json.Marshal(map[string]any{"jti": "old-consent-id", "sub": "site1", "iat": now - 31*86400, "exp": now + 300*86400,
+	oldID := randomString()
+	payload, _ := json.Marshal(map[string]any{"jti": oldID, "sub": "site1", "iat": now - 31*86400, "exp": now + 300*86400,
 		"ver": VersionOf(c.Canonical()), "state": map[string]bool{"necessary": true, "preferences": true, "statistics": true, "marketing": true}})
 	jwt := "eyJhbGciOiJFZERTQSJ9." + base64.RawURLEncoding.EncodeToString(payload) + ".sig"
 	evalJS[chromedp.Void](t, ctx, `document.cookie = 'crumb_consent=`+jwt+`;path=/'`)
@@ -1057,7 +1134,7 @@ func TestBrowserExpiredConsentAndOnchange(t *testing.T) {
 	evalJS[chromedp.Void](t, ctx, `Crumb.onchange = (s) => { window.changed = s }`)
 	click(t, ctx, `[data-action=accept_all]`)
 	p := h.waitPosts(1)[0]
-	if p.Body["replaces"] != "old-consent-id" {
+	if p.Body["replaces"] != oldID {
 		t.Errorf("replaces = %v, want the expired consent's id", p.Body["replaces"])
 	}
 	if got := evalJS[string](t, ctx, `JSON.stringify(window.changed)`); got != `{"necessary":true,"preferences":true,"statistics":true,"marketing":true}` {
@@ -1125,4 +1202,20 @@ func BenchmarkBannerTime(b *testing.B) {
 	b.ReportMetric(banner/n, "ms-to-banner")
 	b.ReportMetric(ready/n, "ms-empty-page")
 	b.ReportMetric((banner-ready)/n, "ms-banner-minus-empty")
+}
+
+func TestBrowserHiddenCategory(t *testing.T) {
+	ctx := newTab(t)
+	c := testConfig()
+	c.Categories[1].Enabled = false // no preferences on this site
+	h := newHarness(t, c)
+	navigate(t, ctx, h.page("/", htmlPage("", blocked)))
+	click(t, ctx, `[data-action=customize]`)
+	if n := evalJS[int](t, ctx, sr+`.querySelectorAll('input[data-category=preferences]').length`); n != 0 {
+		t.Error("a hidden category has a switch")
+	}
+	click(t, ctx, `[data-action=accept_all]`)
+	if p := h.waitPosts(1)[0]; p.Status != 201 || p.Body["method"] != "accept_all" {
+		t.Errorf("accept_all with a hidden category: status %d, %v", p.Status, p.Body)
+	}
 }

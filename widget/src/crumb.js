@@ -56,10 +56,12 @@ function randomID () {
   return b64e(String.fromCharCode.apply(null, b)).slice(0, 22)
 }
 
-// norm makes a full state object: necessary always, nothing the banner does not offer.
+// norm makes a full state object with necessary granted. A category the site hides is
+// granted by "accept all" like the others (the server checks that accept_all grants all);
+// it has nothing to run, and a config that starts using it is a new version, asked again.
 function norm (s) {
   const o = {}
-  CATS.forEach((c) => { o[c] = c === 'necessary' || (!!(s && s[c]) && offered[c]) })
+  CATS.forEach((c) => { o[c] = c === 'necessary' || !!(s && s[c]) })
   return o
 }
 
@@ -193,6 +195,8 @@ function choose (s, method) {
   const before = cur && cur.state
   if (method !== 'gpc' && cur && grantsAny(before) && !grantsAny(s)) method = 'withdraw'
   const q = ((cur && cur.queue) || []).filter((x) => !x.x)
+  const r = (cur && cur.id) || ''
+  if (method === 'withdraw' && !r && !q.length) method = 'reject_all' // nothing known to withdraw
   q.push({
     s,
     m: method,
@@ -200,7 +204,7 @@ function choose (s, method) {
     t: Date.now(),
     n: randomID(),
     u: location.href.split('#')[0].slice(0, 1024),
-    r: (cur && cur.id) || '',
+    r,
     g: gpc ? 1 : 0
   })
   while (q.length > MAXQ) q.splice(1, 1)
