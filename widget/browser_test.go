@@ -277,7 +277,9 @@ func checkConsentBody(b map[string]any) error {
 	if u := b["url"].(string); !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") || strings.Contains(u, "#") {
 		return fmt.Errorf("url %q", u)
 	}
-	urlSafeRe := func(s string) bool { return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == "" }
+	urlSafeRe := func(s string) bool {
+		return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == ""
+	}
 	if n := b["nonce"].(string); len(n) < 16 || len(n) > 64 || !urlSafeRe(n) {
 		return fmt.Errorf("nonce %q", n)
 	}
