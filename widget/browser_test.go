@@ -1221,3 +1221,45 @@ func TestBrowserHiddenCategory(t *testing.T) {
 		t.Errorf("accept_all with a hidden category: status %d, %v", p.Status, p.Body)
 	}
 }
+
+func TestBrowserLayoutsThemesColours(t *testing.T) {
+	ctx := newTab(t)
+	h := newHarness(t, testConfig())
+	url := h.page("/", htmlPage("", blocked))
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 800)); err != nil {
+		t.Fatal(err)
+	}
+	rect := `(() => { const r = ` + sr + `.querySelector('[role=dialog]').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom].map(Math.round) })()`
+	for _, tt := range []struct {
+		layout, position string
+		check            func(r []int) bool
+	}{
+		{"bar", "bottom", func(r []int) bool { return r[0] == 0 && r[2] == 1200 && r[3] == 800 }},
+		{"bar", "top", func(r []int) bool { return r[0] == 0 && r[1] == 0 && r[2] == 1200 }},
+		{"box", "bottom-left", func(r []int) bool { return r[0] == 16 && r[3] == 784 && r[2] < 600 }},
+		{"box", "bottom-right", func(r []int) bool { return r[2] == 1184 && r[3] == 784 && r[0] > 600 }},
+		{"box", "center", func(r []int) bool { return r[0] > 300 && r[2] < 900 && r[1] > 0 && r[3] < 800 }},
+		{"modal", "center", func(r []int) bool { return r[0] > 250 && r[2] < 950 && r[1] > 0 && r[3] < 800 }},
+	} {
+		h.set(func(h *harness) { h.cfg.Layout, h.cfg.Position = tt.layout, tt.position })
+		navigate(t, ctx, url)
+		waitJS(t, ctx, bannerVisible)
+		if r := evalJS[[]int](t, ctx, rect); !tt.check(r) {
+			t.Errorf("%s/%s: dialog at %v", tt.layout, tt.position, r)
+		}
+	}
+	colours := `(() => { const b = ` + sr + `.querySelector('[role=dialog]'), a = ` + sr + `.querySelector('[data-action=accept_all]');
+		return [getComputedStyle(b).backgroundColor, getComputedStyle(b).color, getComputedStyle(a).backgroundColor, getComputedStyle(a).color].join('|') })()`
+	h.set(func(h *harness) { h.cfg.Layout, h.cfg.Position, h.cfg.Theme = "box", "bottom-right", "dark" })
+	navigate(t, ctx, url)
+	waitJS(t, ctx, bannerVisible)
+	if got := evalJS[string](t, ctx, colours); got != "rgb(31, 34, 39)|rgb(241, 243, 245)|rgb(156, 194, 255)|rgb(11, 29, 58)" {
+		t.Errorf("dark theme colours: %s", got)
+	}
+	h.set(func(h *harness) { h.cfg.Colors = Colors{Primary: "#ffcc00", Background: "#102030"} })
+	navigate(t, ctx, url)
+	waitJS(t, ctx, bannerVisible)
+	if got := evalJS[string](t, ctx, colours); got != "rgb(16, 32, 48)|rgb(255, 255, 255)|rgb(255, 204, 0)|rgb(0, 0, 0)" {
+		t.Errorf("site colours: %s", got)
+	}
+}

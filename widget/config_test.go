@@ -278,3 +278,18 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseConfig(b *testing.B) {
+	data, err := os.ReadFile("testdata/full_config.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	canon := func() []byte { c, _ := ParseConfig(data); return c.Canonical() }()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(canon)))
+	for b.Loop() {
+		if _, err := ParseConfig(canon); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
