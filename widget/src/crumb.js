@@ -345,8 +345,8 @@ function hold (n) {
     const c = blockedCategory(n.src)
     if (c) {
       n.setAttribute('data-crumb-src', n.src)
-      n.removeAttribute('src')
       n.setAttribute('data-crumb-category', c)
+      n.src = 'about:blank' // also stops a load that began when the parser inserted it
     }
   }
 }
