@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/crumb-consent/crumb/account"
 	"github.com/crumb-consent/crumb/consent"
 	"github.com/crumb-consent/crumb/widget"
 )
@@ -33,10 +35,36 @@ type widgetCache struct {
 	mu      sync.RWMutex
 	max     int
 	entries map[string]*renderedWidget
+	configs map[string]widget.Config // parsed banner configs by site|version
 }
 
 func newWidgetCache(max int) *widgetCache {
-	return &widgetCache{max: max, entries: map[string]*renderedWidget{}}
+	return &widgetCache{max: max, entries: map[string]*renderedWidget{}, configs: map[string]widget.Config{}}
+}
+
+// config parses a banner version once; versions are immutable, so the
+// parsed form never goes stale.
+func (wc *widgetCache) config(site string, b account.Banner) (widget.Config, error) {
+	key := site + "|" + b.Version
+	wc.mu.RLock()
+	cfg, ok := wc.configs[key]
+	wc.mu.RUnlock()
+	if ok {
+		return cfg, nil
+	}
+	cfg, err := widget.ParseConfig(b.Config)
+	if err != nil {
+		// Configs are validated before they are stored: this is our fault,
+		// not the visitor's (a 500, not a 400).
+		return widget.Config{}, fmt.Errorf("stored banner %s of site %s: %v", b.Version, site, err)
+	}
+	wc.mu.Lock()
+	if len(wc.configs) >= wc.max {
+		clear(wc.configs)
+	}
+	wc.configs[key] = cfg
+	wc.mu.Unlock()
+	return cfg, nil
 }
 
 func (wc *widgetCache) get(key string, render func() ([]byte, error)) (*renderedWidget, error) {
@@ -81,11 +109,11 @@ func (s *Server) visitorPage(c *fiber.Ctx) (widget.Page, string, error) {
 	if err != nil {
 		return widget.Page{}, "", err
 	}
-	cfg, err := widget.ParseConfig(banner.Config)
+	cfg, err := s.widgets.config(site.ID, banner)
 	if err != nil {
 		return widget.Page{}, "", err
 	}
-	langs := widget.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage))
+	langs := cfg.PickLanguages(widget.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage)))
 	page := widget.Page{
 		Site: site.ID, API: s.api, Version: banner.Version, RuleSet: s.ruleSet(c),
 		Config: cfg, Languages: langs,

@@ -46,6 +46,12 @@ func TestWidgetDelivery(t *testing.T) {
 		t.Fatalf("language selection: has de %v, has fr %v", strings.Contains(js, de), strings.Contains(js, fr))
 	}
 
+	// Languages the site cannot speak do not make a new variant.
+	resp, _ = ts.do(t, "GET", path, nil, "Accept-Language", "xx-YY, de-DE;q=0.9, zz;q=0.8, en;q=0.5")
+	if resp.Header.Get("ETag") != etag {
+		t.Error("an Accept-Language with unknown languages changed the response")
+	}
+
 	// Revalidation.
 	resp, body := ts.do(t, "GET", path, nil, "Accept-Language", "de-DE,de;q=0.9,en;q=0.5", "If-None-Match", etag)
 	if resp.StatusCode != 304 || len(body) != 0 {

@@ -232,6 +232,11 @@ func hasTexts(c Config, lang string) bool {
 	return ok
 }
 
+// PickLanguages returns the languages Render inlines for a visitor who asked for requested:
+// Render's output depends on the request's languages only through this list, so callers
+// can key caches on it.
+func (c Config) PickLanguages(requested []string) []string { return pickLanguages(c, requested) }
+
 // pickLanguages returns the requested languages the site has texts for, in order, and the
 // default language, at most 9.
 func pickLanguages(c Config, requested []string) []string {
