@@ -375,6 +375,12 @@ func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
 		sb.FillPercent = s.fill // append-only buckets pack pages full
 		*s.dst = sb
 	}
+	// Stored hashes and leaves are never overwritten: check that the size
+	// counter agrees with the last leaf before appending after it.
+	if last, _ := lt.lv.Cursor().Last(); (last == nil) != (lt.size == 0) ||
+		last != nil && binary.BigEndian.Uint64(last) != lt.size-1 {
+		return nil, fmt.Errorf("log %q damaged: size %d disagrees with its last leaf", name, lt.size)
+	}
 	k, ok := l.keys.get(name)
 	if !ok || len(k.Key) == 0 {
 		return nil, fmt.Errorf("no live key for log %q", name)

@@ -132,9 +132,9 @@ func bigLog(b *testing.B) *Ledger {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		buildLog(b, l, "big", 0, bigN/10, 8192)
+		buildLog(b, l, "big", 0, bigN/10, 1<<16)
 		bigHeap[0] = heapInUse()
-		buildLog(b, l, "big", bigN/10, bigN-bigN/10, 8192)
+		buildLog(b, l, "big", bigN/10, bigN-bigN/10, 1<<16)
 		bigHeap[1] = heapInUse()
 		bigBuild = time.Since(start)
 		waitCheckpoint(b, l, "big", bigN)

@@ -377,17 +377,22 @@ func TestBadEntries(t *testing.T) {
 
 func TestPushbackAndClosed(t *testing.T) {
 	block := make(chan struct{})
+	entered := make(chan struct{}, 10)
 	l := mustOpen(t, t.TempDir(), func(o *Options) {
 		o.MaxPending = 2
 		o.MaxBatch = 1
-		o.OnCommit = func(int, time.Duration) { <-block }
+		o.OnCommit = func(int, time.Duration) { entered <- struct{}{}; <-block }
 	})
 	ctx := context.Background()
 	errs := make(chan error, 10)
-	for range 3 { // one held in OnCommit, two queued
-		go func() { _, err := l.Append(ctx, Entry{Log: "p", ID: newID(), Leaf: []byte("x")}); errs <- err }()
-		time.Sleep(20 * time.Millisecond)
+	appendOne := func() {
+		_, err := l.Append(ctx, Entry{Log: "p", ID: newID(), Leaf: []byte("x")})
+		errs <- err
 	}
+	go appendOne()
+	<-entered // the writer holds the first append in OnCommit
+	go appendOne()
+	go appendOne()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(l.queue) < 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
