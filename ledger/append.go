@@ -247,12 +247,12 @@ func (l *Ledger) commit(batch []*request) {
 			}
 		}
 		l.mu.Unlock()
-		if l.opts.OnCommit != nil {
-			l.opts.OnCommit(len(batch), elapsed)
-		}
 	}
 	for i, r := range batch {
 		r.res <- results[i]
+	}
+	if err == nil && l.opts.OnCommit != nil {
+		l.opts.OnCommit(len(batch), elapsed)
 	}
 }
 
@@ -266,6 +266,11 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 	mem := &arena{}
 
 	for i, r := range batch {
+		if l.failApply != nil {
+			if err := l.failApply(i); err != nil {
+				return nil, err
+			}
+		}
 		e := r.e
 		lt := logs[e.Log]
 		if lt == nil {

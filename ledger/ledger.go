@@ -86,6 +86,9 @@ type Ledger struct {
 
 	keys *keyStore
 
+	// failApply, set only by tests, can abort a group commit at entry i.
+	failApply func(i int) error
+
 	// checkpoints
 	signMu  sync.Mutex // one signing round at a time
 	cpMu    sync.Mutex

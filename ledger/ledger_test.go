@@ -800,3 +800,52 @@ func TestParseCheckpoint(t *testing.T) {
 		t.Errorf("unsigned: %v", err)
 	}
 }
+
+// TestFailedCommit aborts a group commit midway: every caller of the batch
+// gets the error, and nothing of it is visible afterwards.
+func TestFailedCommit(t *testing.T) {
+	l := mustOpen(t, t.TempDir())
+	for range 5 {
+		mustAppend(t, l, Entry{Log: "f", Leaf: []byte("before")})
+	}
+	boom := errors.New("disk on fire")
+	l.batchMu.Lock()
+	l.failApply = func(i int) error {
+		if i == 3 {
+			return boom
+		}
+		return nil
+	}
+	l.batchMu.Unlock()
+	var reqs []*request
+	for i := range 6 {
+		reqs = append(reqs, &request{e: Entry{Log: []string{"f", "g"}[i%2], ID: fmt.Sprintf("failed-%d", i), Nonce: fmt.Sprintf("nonce-%d", i), Leaf: []byte("lost")}, day: uint32(dayOf(time.Now())), res: make(chan result, 1)})
+	}
+	l.commit(reqs)
+	for _, r := range reqs {
+		if res := <-r.res; !errors.Is(res.err, boom) {
+			t.Fatalf("caller got %v, want the commit error", res.err)
+		}
+	}
+	l.batchMu.Lock()
+	l.failApply = nil
+	l.batchMu.Unlock()
+	if l.Size("f") != 5 || l.Size("g") != 0 {
+		t.Fatalf("sizes %d %d after failed commit", l.Size("f"), l.Size("g"))
+	}
+	if _, err := l.Proof(context.Background(), "failed-0"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("id of a failed commit: %v", err)
+	}
+	// The same ids and nonces work now, at the old positions.
+	for i := range 6 {
+		a := mustAppend(t, l, Entry{Log: []string{"f", "g"}[i%2], ID: fmt.Sprintf("failed-%d", i), Nonce: fmt.Sprintf("nonce-%d", i), Leaf: []byte("kept")})
+		if a.Duplicate || a.Index != uint64(5*(1-i%2)+i/2) {
+			t.Fatalf("retry %d: %+v", i, a)
+		}
+	}
+	for i := range 6 {
+		if err := mustProof(t, l, fmt.Sprintf("failed-%d", i)).Verify(l.Verifier()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
