@@ -87,19 +87,11 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 	c.SetRequestTimeout(o.Timeout)
 	c.SetRedirectHandler(cr.checkRedirect)
 
-	// One limit rule per host (colly applies a rule's parallelism across all
-	// hosts it matches); hosts are added as pages on them are planned.
-	var limitMu sync.Mutex
-	limited := map[string]bool{}
-	addLimit := func(host string) error {
-		limitMu.Lock()
-		defer limitMu.Unlock()
-		if limited[host] {
-			return nil
-		}
-		limited[host] = true
-		return c.Limit(&colly.LimitRule{DomainRegexp: "^" + regexp.QuoteMeta(host) + "$",
-			Parallelism: o.Parallelism, Delay: o.Delay})
+	// One limit rule for the whole site, set before any request: colly's
+	// Limit is not safe while requests run, and a site's hosts usually share
+	// servers, so the site as a whole gets Parallelism requests at a time.
+	if err := c.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: o.Parallelism, Delay: o.Delay}); err != nil {
+		return nil, fmt.Errorf("scanner: limit rule: %w", err)
 	}
 
 	var visit func(u *url.URL)
@@ -108,10 +100,6 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 			return
 		}
 		s := u.String()
-		if err := addLimit(u.Host); err != nil {
-			cr.unplan(s)
-			return
-		}
 		cctx := colly.NewContext()
 		cctx.Put("page", s)
 		if err := c.Request(http.MethodGet, s, nil, cctx, nil); err != nil {

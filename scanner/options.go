@@ -78,8 +78,8 @@ type Options struct {
 
 	UserAgent    string        // default DefaultUserAgent
 	Timeout      time.Duration // per response (colly) or per page load (chrome), default 15s
-	Delay        time.Duration // pause between requests to one host, default 20ms; negative for none
-	Parallelism  int           // requests in flight per host (colly) or tabs (chrome), default 4
+	Delay        time.Duration // pause after each request before the next in its slot, default 20ms; negative for none
+	Parallelism  int           // requests in flight to the site (colly) or tabs (chrome), default 4
 	MaxBodyBytes int64         // per response body, default 5 MiB
 	MaxRedirects int           // per page, default 10
 
