@@ -224,7 +224,8 @@ func truncate(b []byte, n int) string {
 }
 
 // consentBody appends a valid POST /v1/consent body to dst. Each request
-// gets its own nonce (prefix-worker-seq) and one of four state variants.
+// gets its own nonce (prefix-worker-seq; none when noncePrefix is "") and
+// one of four state variants.
 func consentBody(dst []byte, site, version, noncePrefix string, w int, seq uint64) []byte {
 	type variant struct {
 		method                             string
@@ -251,6 +252,9 @@ func consentBody(dst []byte, site, version, noncePrefix string, w int, seq uint6
 	dst = append(dst, v.method...)
 	dst = append(dst, `","version":"`...)
 	dst = append(dst, version...)
+	if noncePrefix == "" {
+		return append(dst, `"}`...)
+	}
 	dst = append(dst, `","nonce":"`...)
 	dst = append(dst, noncePrefix...)
 	dst = append(dst, '-')

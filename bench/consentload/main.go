@@ -35,6 +35,9 @@ type Options struct {
 	Dir string
 	// ServerLog receives the real server's error log (default os.Stderr).
 	ServerLog io.Writer
+	// NoNonce leaves the optional nonce out of consent bodies, to show
+	// what the ledger's nonce index costs.
+	NoNonce bool
 }
 
 func (o *Options) defaults() {
@@ -58,6 +61,7 @@ func (o *Options) defaults() {
 // Report is one run's figures.
 type Report struct {
 	Clients    int           `json:"clients"`
+	Nonces     bool          `json:"nonces"`
 	Warmup     float64       `json:"warmup_s"`
 	GoVersion  string        `json:"go"`
 	GOMAXPROCS int           `json:"gomaxprocs"`
@@ -135,12 +139,14 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 	defer baseClient.CloseIdleConnections()
 
 	rep := &Report{
-		Clients: opts.Clients, Warmup: opts.Warmup.Seconds(),
+		Clients: opts.Clients, Nonces: !opts.NoNonce, Warmup: opts.Warmup.Seconds(),
 		GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
-	prefix, err := noncePrefix()
-	if err != nil {
-		return nil, err
+	prefix := ""
+	if !opts.NoNonce {
+		if prefix, err = noncePrefix(); err != nil {
+			return nil, err
+		}
 	}
 
 	// Consent phase. Both targets get the same bodies; the baseline ignores
@@ -281,8 +287,12 @@ func div(a, b float64) float64 {
 
 // WriteTable prints the report as a plain table.
 func (r *Report) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "consentload: %d clients per target, %.1fs warm-up + %.1fs measured per target and phase, GOMAXPROCS %d, %s\n\n",
-		r.Clients, r.Warmup, r.result("real", "consent").Seconds, r.GOMAXPROCS, r.GoVersion)
+	nonces := "with nonces"
+	if !r.Nonces {
+		nonces = "WITHOUT nonces"
+	}
+	fmt.Fprintf(w, "consentload: %d clients per target, %.1fs warm-up + %.1fs measured per target and phase, consents %s, GOMAXPROCS %d, %s\n\n",
+		r.Clients, r.Warmup, r.result("real", "consent").Seconds, nonces, r.GOMAXPROCS, r.GoVersion)
 	fmt.Fprintf(w, "%-9s %-8s %10s %8s %8s %8s %8s %9s %7s %6s %9s\n", "target", "phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors", "cores", "cpu µs/req")
 	for _, res := range r.Results {
 		fmt.Fprintf(w, "%-9s %-8s %10.0f %8.2f %8.2f %8.2f %8.2f %9d %7d %6.2f %9.1f\n",
@@ -324,6 +334,7 @@ func main() {
 	flag.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the real server's consent window to `file`")
 	flag.StringVar(&opts.ProofCPUProfile, "proof-cpuprofile", "", "write a CPU profile of the real server's proof window to `file`")
 	flag.StringVar(&opts.Dir, "keep", "", "data directory for the real server, kept afterwards (default: a temporary one)")
+	flag.BoolVar(&opts.NoNonce, "no-nonce", false, "post consents without the optional nonce (an experiment: the widget sends one)")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	flag.Parse()
 	if flag.NArg() > 0 || opts.Clients <= 0 || opts.Duration <= 0 || opts.Warmup < 0 {

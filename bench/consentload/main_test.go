@@ -81,6 +81,13 @@ func TestConsentBodyIsValidAndDistinct(t *testing.T) {
 	if len(methods) != 4 {
 		t.Errorf("methods %v, want four variants", methods)
 	}
+	var req map[string]any
+	if err := json.Unmarshal(consentBody(nil, "site_1", "v1", "", 0, 0), &req); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := req["nonce"]; ok {
+		t.Errorf("body without a nonce prefix has a nonce: %v", req)
+	}
 }
 
 func TestPercentile(t *testing.T) {
