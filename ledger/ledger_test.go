@@ -572,7 +572,15 @@ func TestVerifyRejects(t *testing.T) {
 		ids = append(ids, mustAppend(t, l, Entry{Log: "v", Leaf: leafJSON("v", strconv.Itoa(i))}).ID)
 	}
 	mustAppend(t, l, Entry{Log: "other", Leaf: []byte("o")})
+	tricky := mustAppend(t, l, Entry{Log: "sites/scans", Leaf: []byte("t")})
 	waitCheckpoint(t, l, "v", 7)
+	// Origin "crumb.test/sites/sites/scans" ends with "/sites/scans", yet it
+	// is not the log of site "scans".
+	tp := mustProof(t, l, tricky.ID)
+	tp.Site = "scans"
+	if err := tp.Verify(l.Verifier()); !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), "origin") {
+		t.Fatalf("suffix-confused origin: %v", err)
+	}
 	otherCP := waitCheckpoint(t, l, "other", 1)
 	good := mustProof(t, l, ids[3])
 	if err := good.Verify(l.Verifier()); err != nil {

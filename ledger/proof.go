@@ -235,7 +235,7 @@ func (p *Proof) check() error {
 }
 
 // Verify checks the proof offline against the log's verifier key: the
-// checkpoint is signed by v, its origin ends with "/sites/"+Site, its size
+// checkpoint is signed by v, its origin is v.Name()+"/sites/"+Site, its size
 // is TreeSize, the leaf (when present) hashes to LeafHash, the record (when
 // present) is the same JSON value as the leaf, and Inclusion proves LeafHash
 // at Index under the checkpoint's root. Every failure wraps ErrVerify and
@@ -251,8 +251,11 @@ func (p *Proof) Verify(v note.Verifier) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasSuffix(origin, "/sites/"+p.Site) {
-		return fmt.Errorf("%w: checkpoint origin %q is not the log of site %q", ErrVerify, origin, p.Site)
+	// The key name is the host, so the origin is known exactly; matching it
+	// whole (not just its "/sites/<site>" suffix) keeps site "scans" from
+	// borrowing the checkpoint of log "sites/scans".
+	if want := v.Name() + "/sites/" + p.Site; origin != want {
+		return fmt.Errorf("%w: checkpoint origin %q is not the log of site %q (want %q)", ErrVerify, origin, p.Site, want)
 	}
 	if size != p.TreeSize {
 		return fmt.Errorf("%w: checkpoint size %d, proof tree_size %d", ErrVerify, size, p.TreeSize)
