@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// LoadResult is one target's closed-loop run.
+type LoadResult struct {
+	Target   string  `json:"target"`
+	Path     string  `json:"path"`
+	Clients  int     `json:"clients"`
+	Seconds  float64 `json:"seconds"`
+	Requests int64   `json:"requests"` // completed OK inside the window
+	RPS      float64 `json:"req_per_s"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	Errors   int64   `json:"errors"` // over warm-up and window
+	// FirstError is the first failure's message, if any.
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// loadSpec is one closed-loop run against one server.
+type loadSpec struct {
+	target, addr, path string
+	header             [][2]string
+	clients            int
+	warmup, dur        time.Duration
+	// check inspects a 200 answer; an error counts the request as failed.
+	check func(resp *fasthttp.Response) error
+}
+
+// drive runs spec.clients workers on keep-alive connections, each sending
+// one request at a time, for warmup and then dur; requests that complete
+// inside the window are counted. It ends within warmup+dur plus one request
+// timeout, or when ctx ends.
+func drive(ctx context.Context, spec loadSpec) LoadResult {
+	client := &fasthttp.HostClient{
+		Addr:                      spec.addr,
+		MaxConns:                  spec.clients,
+		MaxConnWaitTimeout:        5 * time.Second,
+		ReadTimeout:               5 * time.Second,
+		WriteTimeout:              5 * time.Second,
+		MaxIdemponentCallAttempts: 1, // a retry would hide a failure
+		NoDefaultUserAgentHeader:  true,
+	}
+	defer client.CloseIdleConnections()
+	start := time.Now()
+	open := start.Add(spec.warmup)
+	end := open.Add(spec.dur)
+
+	var (
+		wg       sync.WaitGroup
+		errs     atomic.Int64
+		firstErr sync.Once
+		errMsg   string
+	)
+	lats := make([][]time.Duration, spec.clients)
+	for w := range spec.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI(spec.path)
+			req.Header.SetHost(spec.addr)
+			for _, h := range spec.header {
+				req.Header.Set(h[0], h[1])
+			}
+			lat := make([]time.Duration, 0, 4096)
+			defer func() { lats[w] = lat }()
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(end) {
+					return
+				}
+				err := client.Do(req, resp)
+				t1 := time.Now()
+				if err == nil && resp.StatusCode() != fasthttp.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode())
+				}
+				if err == nil && spec.check != nil {
+					err = spec.check(resp)
+				}
+				if err != nil {
+					errs.Add(1)
+					firstErr.Do(func() { errMsg = err.Error() })
+					continue
+				}
+				if !t1.Before(open) && t1.Before(end) {
+					lat = append(lat, t1.Sub(t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res := LoadResult{Target: spec.target, Path: spec.path, Clients: spec.clients, Seconds: spec.dur.Seconds(), Errors: errs.Load(), FirstError: errMsg}
+	if now := time.Now(); now.Before(end) && now.After(open) { // cut short by ctx
+		res.Seconds = now.Sub(open).Seconds()
+	}
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	res.Requests = int64(len(all))
+	if res.Seconds > 0 {
+		res.RPS = float64(res.Requests) / res.Seconds
+	}
+	res.P50, res.P99 = durPercentile(all, 0.50), durPercentile(all, 0.99)
+	return res
+}
+
+// durPercentile is the nearest-rank percentile of sorted durations, in ms.
+func durPercentile(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.5) - 1
+	return float64(sorted[max(0, min(i, len(sorted)-1))].Microseconds()) / 1000
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testLibs is Crumb, plus the npm libraries when node_modules has them.
+func testLibs(t *testing.T) []string {
+	libs := []string{libCrumb}
+	for _, name := range []string{libVanilla, libKlaro} {
+		if _, err := os.Stat(filepath.Join(findModules(""), npmLibs[name].pkg, "package.json")); err != nil {
+			t.Logf("%s not in node_modules: skipped (npm install --prefix bench/widgetcompare)", name)
+			continue
+		}
+		libs = append(libs, name)
+	}
+	return libs
+}
+
+func quiet(o Options) Options {
+	o.ServerLog = io.Discard
+	o.LoadClients, o.LoadDuration, o.LoadWarmup = 4, 200*time.Millisecond, 50*time.Millisecond
+	return o
+}
+
+// TestSizesAndLoad runs the size part and a short load on the real server:
+// figures present and positive, and Crumb's widget.js within issue 3's
+// size budget (a size, not a timing).
+func TestSizesAndLoad(t *testing.T) {
+	libs := testLibs(t)
+	rep, err := run(context.Background(), quiet(Options{Libs: libs, NoBrowser: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Sizes) != len(libs) {
+		t.Fatalf("%d sizes for %d libraries", len(rep.Sizes), len(libs))
+	}
+	for i, s := range rep.Sizes {
+		if s.Library != libs[i] || s.Raw <= 0 || s.Gzip <= 0 || s.Brotli <= 0 || s.Gzip >= s.Raw || len(s.Files) == 0 || s.Version == "" {
+			t.Errorf("size %+v", s)
+		}
+	}
+	c := rep.Sizes[0]
+	if c.Gzip > sizeBudget || !rep.Goal.Size || rep.Goal.GzipBytes != c.Gzip {
+		t.Errorf("crumb widget.js is %d bytes gzip'd, over the %d byte budget (goal %+v)", c.Gzip, sizeBudget, rep.Goal)
+	}
+	if len(rep.Load) != 2 {
+		t.Fatalf("%d load results", len(rep.Load))
+	}
+	for _, l := range rep.Load {
+		if l.Requests <= 0 || l.RPS <= 0 || l.P99 <= 0 || l.Errors != 0 {
+			t.Errorf("load %+v", l)
+		}
+	}
+	if rep.LoadRatio <= 0 {
+		t.Errorf("load ratio %v", rep.LoadRatio)
+	}
+	var out bytes.Buffer
+	rep.WriteTable(&out)
+	for _, want := range []string{"crumb", "gzip ≤ 8192 B: yes", "/v1/proof/x"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestTimeToBanner makes one timed visit per page with the code the tool
+// runs: every banner appears, every figure is positive.
+func TestTimeToBanner(t *testing.T) {
+	if chromiumPath("") == "" {
+		if os.Getenv("CRUMB_REQUIRE_BROWSER") == "1" {
+			t.Fatal("Chromium not found and CRUMB_REQUIRE_BROWSER=1")
+		}
+		t.Skip("Chromium not found (install chromium or set CRUMB_CHROMIUM): time to banner skipped")
+	}
+	libs := testLibs(t)
+	rep, err := run(context.Background(), quiet(Options{Libs: libs, Runs: 1, WarmupRuns: -1, NoLoad: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) > 0 {
+		t.Fatalf("banners missing: %v", rep.Failures)
+	}
+	if len(rep.Timings) != len(libs)+1 || rep.Timings[0].Library != libEmpty {
+		t.Fatalf("timings %+v", rep.Timings)
+	}
+	for _, tm := range rep.Timings {
+		if tm.Runs != 1 || tm.Failed != 0 || tm.Median <= 0 || tm.P90 <= 0 || tm.ReadyMedian <= 0 {
+			t.Errorf("timing %+v", tm)
+		}
+		if tm.Library != libEmpty && (len(tm.net) != 1 || tm.FetchedMedian <= 0) {
+			t.Errorf("%s: no paired net time or fetch time: %+v", tm.Library, tm)
+		}
+	}
+	if rep.Browser == "" {
+		t.Error("no user agent")
+	}
+}
+
+func TestOptionsRefuseUnknownLibrary(t *testing.T) {
+	_, err := run(context.Background(), quiet(Options{Libs: []string{"crumb", "cookiebot"}, NoBrowser: true, NoLoad: true}))
+	if err == nil || !strings.Contains(err.Error(), `"cookiebot"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMissingModules(t *testing.T) {
+	st, err := startStatic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := loadNPM(st, t.TempDir(), libVanilla); !errors.Is(err, ErrNoModules) {
+		t.Fatalf("err = %v, want ErrNoModules", err)
+	}
+	if _, err := loadNPM(st, t.TempDir(), "nope"); err == nil || errors.Is(err, ErrNoModules) {
+		t.Fatalf("unknown library: err = %v", err)
+	}
+}
+
+func TestStaticServerEncodings(t *testing.T) {
+	st, err := startStatic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	body := []byte(strings.Repeat("window.x = 1;\n", 200))
+	a := newAsset("text/javascript", body)
+	url := st.addFile("x/x.js", a)
+	for _, tc := range []struct {
+		accept, enc string
+		want        []byte
+	}{
+		{"", "", a.plain},
+		{"identity", "", a.plain},
+		{"gzip, deflate", "gzip", a.gz},
+		{"gzip, deflate, br, zstd", "br", a.br},
+		{"br;q=0, gzip", "gzip", a.gz},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Accept-Encoding", tc.accept)
+		if tc.accept == "" {
+			req.Header.Set("Accept-Encoding", "identity")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != tc.enc || !bytes.Equal(got, tc.want) {
+			t.Errorf("Accept-Encoding %q: status %d, Content-Encoding %q, %d bytes", tc.accept, resp.StatusCode, resp.Header.Get("Content-Encoding"), len(got))
+		}
+	}
+	resp, err := http.Get("http://" + st.cdn + "/lib/missing.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("missing file: status %d", resp.StatusCode)
+	}
+}
+
+func TestAcceptsEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		header, enc string
+		want        bool
+	}{
+		{"gzip", "gzip", true},
+		{"GZIP", "gzip", true},
+		{"deflate, gzip;q=0.5", "gzip", true},
+		{"gzip;q=0", "gzip", false},
+		{"gzip; q=0", "gzip", false},
+		{"br", "gzip", false},
+		{"", "br", false},
+		{"xbr", "br", false},
+	} {
+		if got := acceptsEncoding(tc.header, tc.enc); got != tc.want {
+			t.Errorf("acceptsEncoding(%q, %q) = %v", tc.header, tc.enc, got)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		p    float64
+		want float64
+	}{
+		{nil, 0.5, 0},
+		{[]float64{7}, 0.9, 7},
+		{[]float64{3, 1, 2}, 0.5, 2},
+		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.5, 5},
+		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.9, 9},
+	} {
+		if got := percentile(tc.xs, tc.p); got != tc.want {
+			t.Errorf("percentile(%v, %v) = %v, want %v", tc.xs, tc.p, got, tc.want)
+		}
+	}
+}
