@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 )
 
@@ -52,6 +55,7 @@ type BrowserOptions struct {
 // concurrent use. Close stops it.
 type Browser struct {
 	ctx       context.Context // the browser's chromedp context
+	userAgent string          // the browser's own, as a desktop Chrome names itself
 	cancel    context.CancelFunc
 	allocStop context.CancelFunc
 	dir       string
@@ -128,6 +132,15 @@ func NewBrowser(opts BrowserOptions) (*Browser, error) {
 		b.Close()
 		return nil, fmt.Errorf("scanner: start browser %s: %w", filepath.Base(path), err)
 	}
+	vctx, vcancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer vcancel()
+	v, err := chromedp.CallBrowser(vctx, browser.GetVersion, cdp.Empty{})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("scanner: browser version: %w", err)
+	}
+	// Sites treat "HeadlessChrome" as a bot and may serve it other cookies.
+	b.userAgent = strings.Replace(v.UserAgent, "HeadlessChrome/", "Chrome/", 1)
 	return b, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -36,6 +37,8 @@ const (
 	bannerWait  = 5 * time.Second // how long to look for the Crumb banner
 	maxLinks    = 5000            // links read from one page
 
+	maxObservations = 10 * maxCookies // cookie and storage writes kept per page run
+
 	// tabOpenTimeout is added to Options.Timeout for opening a tab: a busy
 	// browser can take seconds, and it is not the page's fault.
 	tabOpenTimeout = 20 * time.Second
@@ -48,6 +51,8 @@ type chromeScan struct {
 	b      *Browser
 	px     *guardProxy
 	robots *robotsCache
+
+	userAgent string
 
 	mu     sync.Mutex
 	phases map[string]*Phase
@@ -79,28 +84,39 @@ func scanChrome(ctx context.Context, o Options, start *url.URL) (*Report, error)
 
 	client := &http.Client{Transport: cr.transport(), Timeout: o.Timeout, CheckRedirect: cr.checkRedirect}
 	defer client.CloseIdleConnections()
-	s := &chromeScan{cr: cr, o: o, b: b, px: px,
+	// The browser shows as the desktop Chrome it is, naming the scanner at
+	// the end; a UserAgent set in the options replaces it.
+	ua := b.userAgent + " CrumbScanner/1"
+	if o.UserAgent != DefaultUserAgent {
+		ua = o.UserAgent
+	}
+	s := &chromeScan{cr: cr, o: o, b: b, px: px, userAgent: ua,
 		robots: newRobotsCache(client, o.UserAgent, o.MaxBodyBytes), phases: map[string]*Phase{}}
 
 	queue := make(chan string, o.Pages) // never blocks: at most Pages are planned
 	var pending sync.WaitGroup
-	enqueue := func(u *url.URL) {
-		if ctx.Err() != nil || !cr.plan(u) {
+	// enqueue plans a batch of pages at once (breadth first, as the colly
+	// engine does) and queues those robots.txt allows.
+	enqueue := func(us []*url.URL) {
+		if ctx.Err() != nil {
 			return
 		}
-		if !s.robots.allowed(ctx, u) {
-			cr.unplan(u.String())
-			return
+		for _, u := range cr.planAll(us) {
+			if !s.robots.allowed(ctx, u) {
+				cr.unplan(u.String())
+				continue
+			}
+			pending.Add(1)
+			queue <- u.String()
 		}
-		pending.Add(1)
-		queue <- u.String()
 	}
-	enqueue(start)
+	seeds := []*url.URL{start}
 	for _, p := range discoverPages(ctx, client, start, cr.site, o.UserAgent, o.MaxBodyBytes, o.Pages) {
 		if u, err := url.Parse(p); err == nil {
-			enqueue(u)
+			seeds = append(seeds, u)
 		}
 	}
+	enqueue(seeds)
 	go func() {
 		pending.Wait()
 		close(queue)
@@ -110,12 +126,13 @@ func scanChrome(ctx context.Context, o Options, start *url.URL) (*Report, error)
 		workers.Go(func() {
 			for p := range queue {
 				if ctx.Err() == nil {
-					links := s.page(ctx, p)
-					for _, l := range links {
+					var links []*url.URL
+					for _, l := range s.page(ctx, p) {
 						if u, ok := normalizePage(nil, l); ok {
-							enqueue(u)
+							links = append(links, u)
 						}
 					}
+					enqueue(links)
 					if o.Delay > 0 {
 						sleepCtx(ctx, o.Delay)
 					}
@@ -213,6 +230,9 @@ func (s *chromeScan) run(ctx context.Context, pageURL, phase string) (r pageRun)
 	sctx, scancel := step()
 	err = chromedp.Do(sctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		if _, err := cdp.Call(ctx, t, runtime.AddBinding, runtime.AddBindingParams{Name: bindingName}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, t, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: s.userAgent}); err != nil {
 			return err
 		}
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: hookJS})
@@ -406,6 +426,9 @@ func (e *pageEvents) handle(ev any) {
 		delete(e.inflight, ev.RequestID)
 		e.lastActivity = now
 	case *network.EventResponseReceivedExtraInfo:
+		if len(e.headerObs) > maxObservations {
+			return
+		}
 		hops := e.hops[ev.RequestID]
 		i := e.extra[ev.RequestID]
 		e.extra[ev.RequestID] = i + 1
@@ -437,7 +460,7 @@ func (e *pageEvents) handle(ev any) {
 			}
 		}
 	case *runtime.EventBindingCalled:
-		if ev.Name != bindingName || len(e.scriptObs)+len(e.storageObs) > 10*maxCookies {
+		if ev.Name != bindingName || len(e.scriptObs)+len(e.storageObs) > maxObservations {
 			return
 		}
 		var h hookReport

@@ -14,6 +14,8 @@ import (
 // cookie), and Web Storage writes.
 type chromeSite struct {
 	site, cdn, frame, ads *fixture
+	userAgent             atomic.Value
+	privateHits           atomic.Int32
 }
 
 func newChromeSite(t *testing.T) *chromeSite {
@@ -34,14 +36,22 @@ localStorage.setItem("pixel_state", "1");`))
 		w.Write([]byte("GIF89a"))
 	}))
 	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("User-agent: *\nDisallow: /private\n"))
+	})
+	mux.HandleFunc("/private/", func(w http.ResponseWriter, r *http.Request) {
+		cs.privateHits.Add(1)
+		html(w, "private")
+	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		cs.userAgent.Store(r.UserAgent())
 		http.SetCookie(w, &http.Cookie{Name: "PHPSESSID", Value: "abc", Path: "/", HttpOnly: true})
 		html(w, fmt.Sprintf(`
 <script>document.cookie = "_ga=GA1.2.3.4; max-age=63072000; path=/"; localStorage.setItem("inline_key", "v");</script>
 <script src="%s"></script>
 <iframe src="%s"></iframe>
 <img src="%s">
-<a href="/second">second</a>`, cs.cdn.url("/pixel.js"), cs.frame.url("/frame"), cs.ads.url("/px.gif?r=1")))
+<a href="/second">second</a> <a href="/private/x">private</a>`, cs.cdn.url("/pixel.js"), cs.frame.url("/frame"), cs.ads.url("/px.gif?r=1")))
 	})
 	mux.HandleFunc("/second", func(w http.ResponseWriter, r *http.Request) {
 		html(w, `<script>localStorage.direct_prop = "1"; setTimeout(() => { document.cookie = "late_cookie=1; path=/" }, 50)</script>`)
@@ -60,8 +70,15 @@ func TestChromeScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Engine != EngineChrome {
-		t.Errorf("engine = %q", rep.Engine)
+	if rep.Engine != EngineChrome || len(rep.Pages) != 2 {
+		t.Errorf("engine = %q, pages %+v", rep.Engine, rep.Pages)
+	}
+	if n := cs.privateHits.Load(); n != 0 {
+		t.Errorf("robots.txt-disallowed page loaded %d times", n)
+	}
+	if ua, _ := cs.userAgent.Load().(string); !strings.Contains(ua, "Chrome/") || strings.Contains(ua, "Headless") ||
+		!strings.HasSuffix(ua, "CrumbScanner/1") {
+		t.Errorf("browser user agent = %q", ua)
 	}
 	for _, p := range []string{"/", "/second"} {
 		if pg := findPage(rep, cs.site.url(p)); pg == nil || pg.Status != 200 || pg.Error != "" {

@@ -94,11 +94,8 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 		return nil, fmt.Errorf("scanner: limit rule: %w", err)
 	}
 
-	var visit func(u *url.URL)
-	visit = func(u *url.URL) {
-		if ctx.Err() != nil || !cr.plan(u) {
-			return
-		}
+	// request asks colly for a planned page.
+	request := func(u *url.URL) {
 		s := u.String()
 		cctx := colly.NewContext()
 		cctx.Put("page", s)
@@ -112,7 +109,18 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 			}
 		}
 	}
-
+	// visit plans a batch of pages at once, then requests them: a page's
+	// links are all planned before any of them is fetched, so the crawl is
+	// breadth-first and a deep chain of links cannot crowd out the pages
+	// near the start.
+	visit := func(us []*url.URL) {
+		if ctx.Err() != nil {
+			return
+		}
+		for _, u := range cr.planAll(us) {
+			request(u)
+		}
+	}
 	c.OnRequest(func(r *colly.Request) {
 		if p := r.Ctx.Get("page"); p != "" {
 			aliasMu.Lock()
@@ -147,8 +155,15 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 	})
 	c.OnHTML("a[href], area[href]", func(e *colly.HTMLElement) {
 		if u, ok := normalizePage(nil, e.Request.AbsoluteURL(e.Attr("href"))); ok {
-			visit(u)
+			links, _ := e.Request.Ctx.GetAny("links").([]*url.URL)
+			if len(links) < maxLinks {
+				e.Request.Ctx.Put("links", append(links, u))
+			}
 		}
+	})
+	c.OnScraped(func(r *colly.Response) {
+		links, _ := r.Ctx.GetAny("links").([]*url.URL)
+		visit(links)
 	})
 	page := func(e *colly.HTMLElement) string { return e.Request.Ctx.Get("page") }
 	for sel, attr := range resourceSelectors {
@@ -174,9 +189,7 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 			seeds = append(seeds, u)
 		}
 	}
-	for _, u := range seeds {
-		visit(u)
-	}
+	visit(seeds)
 	c.Wait()
 	rep := cr.report(started, ctx.Err())
 	if err := ctx.Err(); err != nil {

@@ -45,12 +45,20 @@ func (c *crawl) preflight(ctx context.Context) error {
 // plan reserves a page for crawling. It returns false when the page is
 // already planned, off the site, or the page budget is spent.
 func (c *crawl) plan(u *url.URL) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.planLocked(u) {
+		return false
+	}
+	c.progressLocked()
+	return true
+}
+
+func (c *crawl) planLocked(u *url.URL) bool {
 	if !c.site.containsURL(u) {
 		return false
 	}
 	s := u.String()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.plannedSet[s] {
 		return false
 	}
@@ -60,8 +68,23 @@ func (c *crawl) plan(u *url.URL) bool {
 	}
 	c.plannedSet[s] = true
 	c.planned = append(c.planned, s)
-	c.progressLocked()
 	return true
+}
+
+// planAll plans several pages under one lock and returns those planned.
+func (c *crawl) planAll(us []*url.URL) []*url.URL {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*url.URL
+	for _, u := range us {
+		if c.planLocked(u) {
+			out = append(out, u)
+		}
+	}
+	if len(out) > 0 {
+		c.progressLocked()
+	}
+	return out
 }
 
 // unplan gives a reservation back (robots.txt refused the page, or it was
