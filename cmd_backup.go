@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/crumb-consent/crumb/scanner"
 )
 
 // A backup is a tar archive of the data directory's stores and keys, each
@@ -154,7 +157,7 @@ func spoolInto(tw *tar.Writer, dir string, sc storeCopy, now time.Time) error {
 }
 
 // listenAdmin serves the admin socket of a running server.
-func listenAdmin(dir string, st *stores, logger *slog.Logger) (io.Closer, error) {
+func listenAdmin(dir string, st *stores, runner *scanner.Runner, logger *slog.Logger) (io.Closer, error) {
 	path := filepath.Join(dir, adminSocket)
 	os.Remove(path) // a stale socket of a killed server; the db lock proves no server runs
 	ln, err := net.Listen("unix", path)
@@ -186,6 +189,40 @@ func listenAdmin(dir string, st *stores, logger *slog.Logger) (io.Closer, error)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(results)
+	})
+	mux.HandleFunc("POST /scans", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		pages, _ := strconv.Atoi(q.Get("pages"))
+		id, err := startSiteScan(st, runner, q.Get("site"), q.Get("url"), scanner.JobOptions{Pages: pages, Engine: q.Get("engine"), Consent: q.Get("consent")})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Write([]byte(id))
+	})
+	mux.HandleFunc("POST /cookies", func(w http.ResponseWriter, r *http.Request) {
+		n, err := st.scans.ImportOpenCookieDatabase(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
+	mux.HandleFunc("GET /jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		job, err := runner.Job(r.PathValue("id"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(job)
+	})
+	mux.HandleFunc("GET /reports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		data, _, err := st.scans.ReportJSON(r.PathValue("id"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(data)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)

@@ -3,10 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/crumb-consent/crumb/ledger"
 	"github.com/crumb-consent/crumb/scanner"
 )
 
@@ -17,6 +25,8 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	format := fs.String("format", "json", "json (the report of DESIGN §7) or table")
 	consentRuns := fs.String("consent", "", `chrome engine: "all" also loads each page after Accept all and after Reject all in the Crumb banner`)
 	allowPrivate := fs.Bool("allow-private-scan", false, "allow loopback and private addresses as targets")
+	site := fs.String("site", "", "store the report as this site's scan (with its evidence in the ledger); through the running server if there is one")
+	data := fs.String("data", "./data", "data directory (with --site)")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
@@ -32,6 +42,9 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	if *pages < 1 {
 		return fmt.Errorf("%w: --pages must be at least 1", errUsage)
 	}
+	if *site != "" {
+		return runSiteScan(ctx, env, *data, *site, fs.Arg(0), *allowPrivate, *format, scanner.JobOptions{Pages: *pages, Engine: *engine, Consent: *consentRuns})
+	}
 	report, err := scanner.Scan(ctx, scanner.Options{
 		URL: fs.Arg(0), Pages: *pages, Engine: *engine, Consent: *consentRuns, AllowPrivate: *allowPrivate,
 		Progress: func(done, planned int) { fmt.Fprintf(env.Stderr, "\rscanned %d/%d pages", done, planned) },
@@ -40,12 +53,149 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
-	if *format == "table" {
-		return writeScanTable(env.Stdout, report)
+	return writeReport(env.Stdout, report, *format)
+}
+
+func writeReport(w io.Writer, report *scanner.Report, format string) error {
+	if format == "table" {
+		return writeScanTable(w, report)
 	}
-	enc := json.NewEncoder(env.Stdout)
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(report)
+}
+
+// siteScans is a job runner: the local one when no server runs, or the
+// running server's, reached through its admin socket.
+type siteScans interface {
+	start(site, url string, jo scanner.JobOptions) (string, error)
+	job(id string) (scanner.Job, error)
+	report(id string) ([]byte, error)
+}
+
+// runSiteScan runs a scan as a job of the site, stores the report and its
+// evidence, and prints the report.
+func runSiteScan(ctx context.Context, env *Env, data, site, target string, allowPrivate bool, format string, jo scanner.JobOptions) error {
+	var jobs siteScans
+	db, err := openCrumbDB(data)
+	switch {
+	case errors.Is(err, errDataInUse):
+		jobs = adminScans{adminClient(data)}
+	case err != nil:
+		return err
+	default:
+		db.Close()
+		host, err := ledger.KeyName(data)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("scan --site: %s has no ledger yet: start the server once (crumb serve) so that it names the ledger's key", data)
+		}
+		if err != nil {
+			return err
+		}
+		st, err := openStores(data, host, nil)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		runner := st.newRunner(allowPrivate, nil)
+		defer runner.Close()
+		jobs = localScans{st, runner}
+	}
+	id, err := jobs.start(site, target, jo)
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		job, err := jobs.job(id)
+		if err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		fmt.Fprintf(env.Stderr, "\rscanned %d/%d pages", job.Done, job.Planned)
+		switch job.State {
+		case scanner.JobDone:
+			fmt.Fprintln(env.Stderr)
+			body, err := jobs.report(job.ReportID)
+			if err != nil {
+				return err
+			}
+			var report scanner.Report
+			if err := json.Unmarshal(body, &report); err != nil {
+				return fmt.Errorf("scan: stored report: %w", err)
+			}
+			fmt.Fprintf(env.Stderr, "report %s stored for site %s\n", job.ReportID, site)
+			return writeReport(env.Stdout, &report, format)
+		case scanner.JobFailed, scanner.JobCanceled:
+			fmt.Fprintln(env.Stderr)
+			return fmt.Errorf("scan %s: %s", job.State, job.Error)
+		}
+	}
+}
+
+// startSiteScan checks that the site exists before queueing its scan.
+func startSiteScan(st *stores, runner *scanner.Runner, site, target string, jo scanner.JobOptions) (string, error) {
+	if _, err := st.sites.Site(site); err != nil {
+		return "", err
+	}
+	return runner.Start(site, target, jo)
+}
+
+type localScans struct {
+	st     *stores
+	runner *scanner.Runner
+}
+
+func (l localScans) start(site, url string, jo scanner.JobOptions) (string, error) {
+	return startSiteScan(l.st, l.runner, site, url, jo)
+}
+func (l localScans) job(id string) (scanner.Job, error) { return l.runner.Job(id) }
+func (l localScans) report(id string) ([]byte, error) {
+	data, _, err := l.st.scans.ReportJSON(id)
+	return data, err
+}
+
+type adminScans struct{ client *http.Client }
+
+func (a adminScans) start(site, target string, jo scanner.JobOptions) (string, error) {
+	q := url.Values{"site": {site}, "url": {target}, "pages": {strconv.Itoa(jo.Pages)}, "engine": {jo.Engine}, "consent": {jo.Consent}}
+	body, err := a.call(http.MethodPost, "/scans?"+q.Encode())
+	return string(body), err
+}
+
+func (a adminScans) job(id string) (scanner.Job, error) {
+	var job scanner.Job
+	body, err := a.call(http.MethodGet, "/jobs/"+url.PathEscape(id))
+	if err == nil {
+		err = json.Unmarshal(body, &job)
+	}
+	return job, err
+}
+
+func (a adminScans) report(id string) ([]byte, error) {
+	return a.call(http.MethodGet, "/reports/"+url.PathEscape(id))
+}
+
+func (a adminScans) call(method, path string) ([]byte, error) {
+	req, _ := http.NewRequest(method, "http://crumb"+path, nil)
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w, and its admin socket did not answer: %v", errDataInUse, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("server: %s", strings.TrimSpace(string(body)))
+	}
+	return body, nil
 }
 
 func writeScanTable(w io.Writer, r *scanner.Report) error {

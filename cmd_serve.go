@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/crumb-consent/crumb/consent"
+	"github.com/crumb-consent/crumb/scanner"
 	"github.com/crumb-consent/crumb/server"
 )
 
@@ -97,10 +98,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	runner := st.newRunner(cfg.AllowPrivateScan, logger)
+	defer runner.Close()
+	if err := scheduleRescans(st, runner); err != nil {
+		return err
+	}
 	srv, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy, RateLimit: cfg.RateLimit, Logger: logger,
 	}, server.Deps{
-		Ledger: st.ledger, Sites: st.sites, Receipts: receipts,
+		Ledger: st.ledger, Sites: st.sites, Receipts: receipts, Scans: st.scans,
 		Ready: func() error { return st.db.View(func(*bolt.Tx) error { return nil }) },
 	})
 	if err != nil {
@@ -110,7 +116,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	admin, err := listenAdmin(cfg.Data, st, logger)
+	admin, err := listenAdmin(cfg.Data, st, runner, logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -122,6 +128,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		env.Ready <- ln.Addr().String()
 	}
 	go retentionLoop(ctx, st, logger)
+	go runner.Run(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -160,4 +167,35 @@ func retentionLoop(ctx context.Context, st *stores, logger *slog.Logger) {
 		}
 		timer.Reset(24 * time.Hour)
 	}
+}
+
+// scheduleRescans makes every site that has been scanned rescan monthly
+// (the runner's default period) unless it has a schedule already. Sites
+// never scanned wait for their owner's first scan: Crumb does not crawl a
+// domain nobody asked it to.
+func scheduleRescans(st *stores, runner *scanner.Runner) error {
+	scheduled := map[string]bool{}
+	schedules, err := st.scans.Schedules()
+	if err != nil {
+		return err
+	}
+	for _, sc := range schedules {
+		scheduled[sc.Site] = true
+	}
+	for _, site := range st.sites.Sites("") {
+		if scheduled[site.ID] {
+			continue
+		}
+		_, info, err := st.scans.Latest(site.ID)
+		if errors.Is(err, scanner.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := runner.Schedule(site.ID, info.URL, 0, scanner.JobOptions{Engine: info.Engine}); err != nil {
+			return fmt.Errorf("schedule rescans of %s: %w", site.ID, err)
+		}
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ var commands = map[string]command{
 	"serve":         {runServe, "run the server"},
 	"site":          {runSite, "manage sites: site add --domain example.com"},
 	"scan":          {runScan, "scan a site for cookies: scan URL [--pages N] [--engine colly|chrome] [--format json|table]"},
+	"cookies":       {runCookies, "load the Open Cookie Database CSV into the classifier: cookies import FILE"},
 	"verify":        {runVerify, "verify a consent proof offline: verify --key VKEY PROOF.json"},
 	"erase-expired": {runEraseExpired, "erase consent records past each site's retention"},
 	"backup":        {runBackup, "write a hot, consistent backup of the data directory"},

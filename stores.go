@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/crumb-consent/crumb/account"
 	"github.com/crumb-consent/crumb/ledger"
+	"github.com/crumb-consent/crumb/scanner"
 )
 
 // Files in the data directory.
@@ -44,6 +49,7 @@ func openCrumbDB(dir string) (*bolt.DB, error) {
 type stores struct {
 	db     *bolt.DB
 	sites  *account.Store
+	scans  *scanner.Store
 	ledger *ledger.Ledger
 }
 
@@ -58,12 +64,50 @@ func openStores(dir, host string, onCommit func(int, time.Duration)) (*stores, e
 		db.Close()
 		return nil, err
 	}
+	scans, err := scanner.OpenStore(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	l, err := ledger.Open(ledger.Options{Dir: dir, Host: host, OnCommit: onCommit})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &stores{db: db, sites: sites, ledger: l}, nil
+	return &stores{db: db, sites: sites, scans: scans, ledger: l}, nil
+}
+
+// scanEvidence is the leaf that proves a scan report existed, unchanged, at
+// a time: its hash goes into the site's scan log, apart from consents.
+type scanEvidence struct {
+	Site   string `json:"site"`
+	Report string `json:"report"`
+	SHA256 string `json:"sha256"` // hex SHA-256 of the stored report JSON
+	Time   string `json:"time"`
+}
+
+// recordScan appends a report's hash to the log "<site>/scans"; the entry's
+// id is the report id, so GET /v1/proof/{report id} proves it.
+func (s *stores) recordScan(site, reportID string, sum [32]byte) error {
+	now := time.Now().UTC()
+	leaf, err := json.Marshal(scanEvidence{Site: site, Report: reportID, SHA256: hex.EncodeToString(sum[:]), Time: now.Format(time.RFC3339)})
+	if err != nil {
+		return err
+	}
+	_, err = s.ledger.Append(context.Background(), ledger.Entry{Log: site + "/scans", ID: reportID, Time: now, Leaf: leaf})
+	if err != nil {
+		return fmt.Errorf("scan evidence for %s: %w", reportID, err)
+	}
+	return nil
+}
+
+// newRunner is the scan job runner of a data directory.
+func (s *stores) newRunner(allowPrivate bool, logger *slog.Logger) *scanner.Runner {
+	return scanner.NewRunner(s.scans, scanner.RunnerOptions{
+		Scan:     scanner.Options{AllowPrivate: allowPrivate},
+		OnReport: s.recordScan,
+		Logger:   logger,
+	})
 }
 
 // Close drains the ledger first: appends in flight still complete.

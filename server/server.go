@@ -35,21 +35,23 @@ type Deps struct {
 	Sites    Sites
 	Receipts *consent.Receipts
 	Regions  Regions // optional
+	Scans    Scans   // optional: the latest scan feeds the banner
 	// Ready reports whether the stores are open, for /healthz. Optional.
 	Ready func() error
 }
 
 // Server is the HTTP server.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	app     *fiber.App
-	log     *slog.Logger
-	metrics *metrics
-	limiter *rateLimiter
-	widgets *widgetCache
-	api     string // PublicURL without a trailing slash
-	now     func() time.Time
+	cfg       Config
+	deps      Deps
+	app       *fiber.App
+	log       *slog.Logger
+	metrics   *metrics
+	limiter   *rateLimiter
+	widgets   *widgetCache
+	scanCache findingsCache
+	api       string // PublicURL without a trailing slash
+	now       func() time.Time
 }
 
 // New builds the Fiber app with every route. It does not listen.
@@ -65,13 +67,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:     cfg,
-		deps:    deps,
-		log:     cfg.Logger,
-		metrics: newMetrics(),
-		widgets: newWidgetCache(512),
-		api:     strings.TrimSuffix(cfg.PublicURL, "/"),
-		now:     time.Now,
+		cfg:       cfg,
+		deps:      deps,
+		log:       cfg.Logger,
+		metrics:   newMetrics(),
+		widgets:   newWidgetCache(512),
+		scanCache: findingsCache{sites: map[string]*scanFindings{}},
+		api:       strings.TrimSuffix(cfg.PublicURL, "/"),
+		now:       time.Now,
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit, time.Now)

@@ -35,17 +35,17 @@ type widgetCache struct {
 	mu      sync.RWMutex
 	max     int
 	entries map[string]*renderedWidget
-	configs map[string]widget.Config // parsed banner configs by site|version
+	configs map[string]widget.Config // banner configs with scan findings, by site|version|report
 }
 
 func newWidgetCache(max int) *widgetCache {
 	return &widgetCache{max: max, entries: map[string]*renderedWidget{}, configs: map[string]widget.Config{}}
 }
 
-// config parses a banner version once; versions are immutable, so the
-// parsed form never goes stale.
-func (wc *widgetCache) config(site string, b account.Banner) (widget.Config, error) {
-	key := site + "|" + b.Version
+// config parses a banner version and adds a scan's findings once per pair;
+// versions and reports are immutable, so the result never goes stale.
+func (wc *widgetCache) config(site string, b account.Banner, found *scanFindings) (widget.Config, error) {
+	key := site + "|" + b.Version + "|" + found.report
 	wc.mu.RLock()
 	cfg, ok := wc.configs[key]
 	wc.mu.RUnlock()
@@ -58,6 +58,7 @@ func (wc *widgetCache) config(site string, b account.Banner) (widget.Config, err
 		// not the visitor's (a 500, not a 400).
 		return widget.Config{}, fmt.Errorf("stored banner %s of site %s: %v", b.Version, site, err)
 	}
+	cfg = withFindings(cfg, found)
 	wc.mu.Lock()
 	if len(wc.configs) >= wc.max {
 		clear(wc.configs)
@@ -109,7 +110,8 @@ func (s *Server) visitorPage(c *fiber.Ctx) (widget.Page, string, error) {
 	if err != nil {
 		return widget.Page{}, "", err
 	}
-	cfg, err := s.widgets.config(site.ID, banner)
+	found := s.findings(site.ID)
+	cfg, err := s.widgets.config(site.ID, banner, found)
 	if err != nil {
 		return widget.Page{}, "", err
 	}
@@ -118,7 +120,7 @@ func (s *Server) visitorPage(c *fiber.Ctx) (widget.Page, string, error) {
 		Site: site.ID, API: s.api, Version: banner.Version, RuleSet: s.ruleSet(c),
 		Config: cfg, Languages: langs,
 	}
-	key := strings.Join([]string{site.ID, banner.Version, page.RuleSet, strings.Join(langs, ",")}, "|")
+	key := strings.Join([]string{site.ID, banner.Version, found.report, page.RuleSet, strings.Join(langs, ",")}, "|")
 	return page, key, nil
 }
 

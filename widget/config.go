@@ -237,7 +237,7 @@ func (c *Config) normalize() error {
 	// Categories: every id once; missing ones are offered; display order.
 	enabled := map[string]bool{}
 	for _, cat := range c.Categories {
-		if !isCategory(cat.ID) {
+		if !IsCategory(cat.ID) {
 			return fmt.Errorf("%w: categories: unknown category %q (want %s)", ErrInvalidConfig, cat.ID, strings.Join(CategoryIDs, ", "))
 		}
 		if _, dup := enabled[cat.ID]; dup {
@@ -329,7 +329,7 @@ func (c Config) Validate() error {
 	seenCat := map[string]bool{}
 	for i, cat := range c.Categories {
 		switch {
-		case !isCategory(cat.ID):
+		case !IsCategory(cat.ID):
 			p.addf("categories[%d]: unknown category %q", i, cat.ID)
 		case seenCat[cat.ID]:
 			p.addf("categories[%d]: %q listed twice", i, cat.ID)
@@ -350,7 +350,7 @@ func (c Config) Validate() error {
 			p.addf("%s.name %q: listed twice", at, s.Name)
 		}
 		seenSvc[s.Name] = true
-		if !isCategory(s.Category) {
+		if !IsCategory(s.Category) {
 			p.addf("%s.category %q: want one of %s", at, s.Category, strings.Join(CategoryIDs, ", "))
 		}
 		if len(s.Description) > MaxLanguages {
@@ -409,7 +409,7 @@ func (c Config) Validate() error {
 		if msg := checkText(dc.Name, maxShortText, true); msg != "" {
 			p.addf("%s.name: %s", at, msg)
 		}
-		if !isCategory(dc.Category) {
+		if !IsCategory(dc.Category) {
 			p.addf("%s.category %q: want one of %s", at, dc.Category, strings.Join(CategoryIDs, ", "))
 		}
 		if msg := checkText(dc.Provider, maxShortText, false); msg != "" {
@@ -445,7 +445,7 @@ func (t Texts) check(p *problems, at string) {
 		p.addf("%s.placeholder: %s", at, msg)
 	}
 	for _, id := range sortedKeys(t.Categories) {
-		if !isCategory(id) {
+		if !IsCategory(id) {
 			p.addf("%s.categories: unknown category %q", at, id)
 			continue
 		}
@@ -540,7 +540,8 @@ func IsLanguage(s string) bool {
 	return true
 }
 
-func isCategory(id string) bool { return contains(CategoryIDs, id) }
+// IsCategory reports whether id is one of the four consent categories.
+func IsCategory(id string) bool { return contains(CategoryIDs, id) }
 
 func contains(list []string, s string) bool {
 	for _, v := range list {
