@@ -116,15 +116,18 @@ func (b *browser) Close() {
 type marks struct {
 	Banner float64 // window.__bannerAt: the banner is in the DOM
 	Ready  float64 // window.__readyAt: DOMContentLoaded
+	// Painted is window.__paintedAt: the end of the first frame after the
+	// banner (the empty page: after DOMContentLoaded).
+	Painted float64
 	// Fetched is when the last of the page's subresources (the library's
 	// files) had arrived (resource timing responseEnd), 0 when it has none;
 	// FetchStart is when the first was requested.
 	Fetched, FetchStart float64
 }
 
-// visit opens url in a fresh browser context and waits (up to timeout) for
-// the page's mark: the banner, or for the empty page DOMContentLoaded.
-func (b *browser) visit(ctx context.Context, url string, empty bool, timeout time.Duration) (marks, error) {
+// visit opens the target's page in a fresh browser context and waits (up to
+// timeout) for its mark: the banner, or for the empty page DOMContentLoaded.
+func (b *browser) visit(ctx context.Context, t target, timeout time.Duration) (marks, error) {
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
 	defer chromedp.Cancel(tctx)
@@ -132,18 +135,24 @@ func (b *browser) visit(ctx context.Context, url string, empty bool, timeout tim
 	defer cancelT()
 	stop := context.AfterFunc(ctx, cancelT)
 	defer stop()
-	want := `window.__bannerAt > 0`
-	if empty {
-		want = `window.__readyAt > 0`
+	m, err := b.visitIn(tctx, t, timeout)
+	if err != nil && ctx.Err() != nil {
+		return m, ctx.Err()
+	}
+	return m, err
+}
+
+// visitIn navigates the tab of tctx to the target's page and reads its marks.
+func (b *browser) visitIn(tctx context.Context, t target, timeout time.Duration) (marks, error) {
+	want := `window.__bannerAt > 0 && window.__paintedAt > 0`
+	if t.empty {
+		want = `window.__readyAt > 0 && window.__paintedAt > 0`
 	}
 	var m marks
-	if err := chromedp.Do(tctx, chromedp.Navigate(url),
+	if err := chromedp.Do(tctx, chromedp.Navigate(t.url),
 		chromedp.Poll[chromedp.Void](want, chromedp.WithPollingInterval(10*time.Millisecond))); err != nil {
-		if ctx.Err() != nil {
-			return m, ctx.Err()
-		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return m, fmt.Errorf("no banner within %s", timeout)
+			return m, fmt.Errorf("no banner (or no frame after it) within %s", timeout)
 		}
 		return m, err
 	}
@@ -153,12 +162,12 @@ func (b *browser) visit(ctx context.Context, url string, empty bool, timeout tim
     end = Math.max(end, rs[i].responseEnd);
     start = start ? Math.min(start, rs[i].fetchStart) : rs[i].fetchStart;
   }
-  return [window.__bannerAt || 0, window.__readyAt || 0, end, start];
+  return [window.__bannerAt || 0, window.__readyAt || 0, window.__paintedAt || 0, end, start];
 })()`))
-	if err != nil || len(v) != 4 {
+	if err != nil || len(v) != 5 {
 		return m, fmt.Errorf("reading the page's marks: %v", err)
 	}
-	m.Banner, m.Ready, m.Fetched, m.FetchStart = v[0], v[1], v[2], v[3]
+	m.Banner, m.Ready, m.Painted, m.Fetched, m.FetchStart = v[0], v[1], v[2], v[3], v[4]
 	return m, nil
 }
 
@@ -166,6 +175,7 @@ func (b *browser) visit(ctx context.Context, url string, empty bool, timeout tim
 type target struct {
 	name, url string
 	empty     bool
+	script    string // the library's script file name, for traces
 }
 
 // Timing is one library's time to banner over the runs.
@@ -181,6 +191,12 @@ type Timing struct {
 	// time in the same round: what the library adds.
 	NetMedian float64 `json:"net_median_ms"`
 	NetP90    float64 `json:"net_p90_ms"`
+	// PaintedMedian is the end of the first frame after the banner was in
+	// the DOM (empty page: after DOMContentLoaded), NetPaintedMedian the
+	// same minus the round's empty page: the banner on screen, layout and
+	// paint included wherever the library has them done.
+	PaintedMedian    float64 `json:"painted_median_ms"`
+	NetPaintedMedian float64 `json:"net_painted_median_ms"`
 	// ReadyMedian is the library page's own DOMContentLoaded.
 	ReadyMedian float64 `json:"dcl_median_ms"`
 	// FetchStartMedian and FetchedMedian are when the library's first file
@@ -190,7 +206,7 @@ type Timing struct {
 	// Errors holds up to four distinct failure messages.
 	Errors []string `json:"errors,omitempty"`
 
-	times, net, ready, fetched, fetchStart []float64
+	times, net, painted, netPainted, ready, fetched, fetchStart []float64
 }
 
 // timeToBanner visits every target once per round, warmup rounds first (not
@@ -209,7 +225,7 @@ func timeToBanner(ctx context.Context, b *browser, targets []target, runs, warmu
 		got := make([]*marks, len(targets))
 		for k := range targets {
 			i := (k + round) % len(targets)
-			m, err := b.visit(ctx, targets[i].url, targets[i].empty, timeout)
+			m, err := b.visit(ctx, targets[i], timeout)
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
@@ -232,6 +248,7 @@ func timeToBanner(ctx context.Context, b *browser, targets []target, runs, warmu
 			}
 			r.times = append(r.times, at)
 			r.ready = append(r.ready, m.Ready)
+			r.painted = append(r.painted, m.Painted)
 			r.fetched = append(r.fetched, m.Fetched)
 			r.fetchStart = append(r.fetchStart, m.FetchStart)
 		}
@@ -239,6 +256,7 @@ func timeToBanner(ctx context.Context, b *browser, targets []target, runs, warmu
 			for i, m := range got {
 				if m != nil && i != emptyAt {
 					res[i].net = append(res[i].net, m.Banner-got[emptyAt].Ready)
+					res[i].netPainted = append(res[i].netPainted, m.Painted-got[emptyAt].Painted)
 				}
 			}
 		}
@@ -248,6 +266,7 @@ func timeToBanner(ctx context.Context, b *browser, targets []target, runs, warmu
 		r.Median, r.P90 = percentile(r.times, 0.5), percentile(r.times, 0.9)
 		r.NetMedian, r.NetP90 = percentile(r.net, 0.5), percentile(r.net, 0.9)
 		r.ReadyMedian = percentile(r.ready, 0.5)
+		r.PaintedMedian, r.NetPaintedMedian = percentile(r.painted, 0.5), percentile(r.netPainted, 0.5)
 		r.FetchStartMedian, r.FetchedMedian = percentile(r.fetchStart, 0.5), percentile(r.fetched, 0.5)
 	}
 	return res, nil

@@ -84,16 +84,33 @@ const crumbFound = `(function () {
 // stamp is the inline head script that every page starts with, before any
 // library: a MutationObserver that notes performance.now() (ms since
 // navigation start) in window.__bannerAt when found first holds, and
-// DOMContentLoaded in window.__readyAt.
+// DOMContentLoaded in window.__readyAt. After the banner (on the empty page:
+// after DOMContentLoaded) it notes in window.__paintedAt the end of the next
+// frame: a message posted from a requestAnimationFrame callback arrives after
+// that frame's style, layout and paint.
 func stamp(found string) string {
+	onReady := "check();"
+	if found == "false" { // the empty page
+		onReady = "painted();"
+	}
 	return `<script>(function () {
   var mo = new MutationObserver(check);
+  function painted() {
+    requestAnimationFrame(function () {
+      var ch = new MessageChannel();
+      ch.port1.onmessage = function () { window.__paintedAt = performance.now() };
+      ch.port2.postMessage(0);
+    });
+  }
   function check() {
     if (window.__bannerAt) return;
-    if (` + found + `) { window.__bannerAt = performance.now(); mo.disconnect() }
+    if (` + found + `) { window.__bannerAt = performance.now(); mo.disconnect(); painted() }
   }
   mo.observe(document.documentElement, {childList: true, subtree: true, attributes: true});
-  document.addEventListener('DOMContentLoaded', function () { window.__readyAt = performance.now(); check() });
+  document.addEventListener('DOMContentLoaded', function () {
+    window.__readyAt = performance.now();
+    ` + onReady + `
+  });
 })()</script>`
 }
 
@@ -122,6 +139,7 @@ type libFile struct {
 // test page.
 type loadedLib struct {
 	name, version string
+	script        string // the JS file's name
 	files         []libFile
 	found         string
 	pageURL       string
@@ -172,6 +190,9 @@ func loadNPM(st *staticServer, modules, name string) (*loadedLib, error) {
 		ct := "text/javascript; charset=utf-8"
 		if strings.HasSuffix(f, ".css") {
 			ct = "text/css; charset=utf-8"
+		}
+		if l.script == "" && !strings.HasSuffix(f, ".css") {
+			l.script = filepath.Base(f)
 		}
 		a := newAsset(ct, b)
 		l.files = append(l.files, libFile{name: lib.pkg + "/" + f, a: a})

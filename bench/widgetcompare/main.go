@@ -35,6 +35,9 @@ type Options struct {
 	// load (default 64 clients, 5s measured after 500ms).
 	LoadClients              int
 	LoadDuration, LoadWarmup time.Duration
+	// Trace, when positive, adds that many traced visits per library
+	// after the timed ones, for Report.Breakdowns and Report.Traces.
+	Trace int
 	// NoBrowser and NoLoad skip the time-to-banner and the load parts.
 	NoBrowser, NoLoad bool
 	// ServerLog receives the Crumb server's internal errors (default
@@ -86,6 +89,10 @@ type Report struct {
 	Sizes      []Size       `json:"sizes"`
 	Timings    []Timing     `json:"timings,omitempty"`
 	Load       []LoadResult `json:"load,omitempty"`
+	// Breakdowns (with -trace) say where each library's time went;
+	// Traces hold the last traced visit of each.
+	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
+	Traces     []*Trace    `json:"traces,omitempty"`
 	// LoadRatio is widget.js req/s over the baseline's, LoadP99Ratio the
 	// same for p99.
 	LoadRatio    float64 `json:"load_rps_ratio,omitempty"`
@@ -105,6 +112,9 @@ type Goal struct {
 	// either was not measured.
 	TimeRatio float64 `json:"time_ratio,omitempty"`
 	Time      bool    `json:"time"`
+	// PaintedRatio is the same ratio for the net time to the first frame
+	// after the banner (no goal; shown beside it).
+	PaintedRatio float64 `json:"painted_ratio,omitempty"`
 }
 
 // sizeBudget is issue 3's goal for Crumb's widget.js, gzip'd.
@@ -150,7 +160,7 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 			}
 			rep.Sizes = append(rep.Sizes, s)
 			rep.Goal.GzipBytes, rep.Goal.Size = s.Gzip, s.Gzip <= sizeBudget
-			targets = append(targets, target{name: libCrumb, url: crumbPage(st, crumb)})
+			targets = append(targets, target{name: libCrumb, url: crumbPage(st, crumb), script: "widget.js"})
 			continue
 		}
 		l, err := loadNPM(st, modules, name)
@@ -158,7 +168,7 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 			return rep, err
 		}
 		rep.Sizes = append(rep.Sizes, npmSize(l))
-		targets = append(targets, target{name: name, url: l.pageURL})
+		targets = append(targets, target{name: name, url: l.pageURL, script: l.script})
 	}
 
 	if !opts.NoBrowser {
@@ -172,6 +182,9 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		rep.Browser = b.UserAgent
 		rep.Timings, err = timeToBanner(ctx, b, targets, opts.Runs, opts.WarmupRuns, opts.VisitTimeout)
+		if err == nil && opts.Trace > 0 {
+			err = traceAll(ctx, b, targets[1:], opts, rep)
+		}
 		b.Close()
 		if err != nil {
 			return rep, fmt.Errorf("time to banner: %w", err)
@@ -186,6 +199,9 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 		if okC && okV && v.NetMedian > 0 && len(c.net) > 0 {
 			rep.Goal.TimeRatio = c.NetMedian / v.NetMedian
 			rep.Goal.Time = rep.Goal.TimeRatio <= 0.5
+			if v.NetPaintedMedian > 0 {
+				rep.Goal.PaintedRatio = c.NetPaintedMedian / v.NetPaintedMedian
+			}
 		}
 	}
 
@@ -223,6 +239,25 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, ctx.Err()
 }
 
+// traceAll makes opts.Trace traced visits of each target, interleaved.
+func traceAll(ctx context.Context, b *browser, targets []target, opts Options, rep *Report) error {
+	trs := make([][]*Trace, len(targets))
+	for range opts.Trace {
+		for i, t := range targets {
+			tr, err := b.traceVisit(ctx, t, 2*opts.VisitTimeout)
+			if err != nil {
+				return fmt.Errorf("trace %s: %w", t.name, err)
+			}
+			trs[i] = append(trs[i], tr)
+		}
+	}
+	for i, t := range targets {
+		rep.Breakdowns = append(rep.Breakdowns, breakdown(t.name, t.script, trs[i]))
+		rep.Traces = append(rep.Traces, trs[i][len(trs[i])-1])
+	}
+	return nil
+}
+
 // WriteTable prints the report as plain tables.
 func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "widgetcompare: %s, GOMAXPROCS %d\n", r.GoVersion, r.GOMAXPROCS)
@@ -235,14 +270,30 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "%-22s %-15s %9d %8d %8d  %s\n", s.Library, s.Version, s.Raw, s.Gzip, s.Brotli, strings.Join(s.Files, " + "))
 	}
 	if len(r.Timings) > 0 {
-		fmt.Fprintf(w, "\ntime to banner in the DOM, ms from navigation start (headless Chromium, loopback, fresh browser context per visit;\n%d runs per page after %d warm-up round(s), interleaved; empty = the page without a library, to DOMContentLoaded;\nnet = the visit minus the same round's empty page)\n", r.Runs, r.WarmupRuns)
-		fmt.Fprintf(w, "%-22s %8s %8s %11s %8s %11s %11s %11s %7s\n", "page", "median", "p90", "net median", "net p90", "DCL median", "req. start", "files in", "failed")
+		fmt.Fprintf(w, "\ntime to banner, ms from navigation start (headless Chromium, loopback, fresh browser context per visit;\n"+
+			"%d runs per page after %d warm-up round(s), interleaved; in DOM = the banner element is in the DOM;\n"+
+			"painted = the end of the next frame; empty = the page without a library, to DOMContentLoaded;\n"+
+			"net = the visit minus the same round's empty page; files = when the first was requested and the last was in)\n", r.Runs, r.WarmupRuns)
+		fmt.Fprintf(w, "%-22s %9s %8s %8s %8s %8s %8s %7s %8s %8s %7s\n", "", "in DOM", "", "net", "", "painted", "net", "", "files", "files", "")
+		fmt.Fprintf(w, "%-22s %9s %8s %8s %8s %8s %8s %7s %8s %8s %7s\n", "page", "median", "p90", "median", "p90", "median", "median", "DCL", "start", "in", "failed")
 		for _, t := range r.Timings {
-			net, net90 := fmt.Sprintf("%.1f", t.NetMedian), fmt.Sprintf("%.1f", t.NetP90)
+			net, net90, netP := fmt.Sprintf("%.1f", t.NetMedian), fmt.Sprintf("%.1f", t.NetP90), fmt.Sprintf("%.1f", t.NetPaintedMedian)
 			if t.Library == libEmpty {
-				net, net90 = "-", "-"
+				net, net90, netP = "-", "-", "-"
 			}
-			fmt.Fprintf(w, "%-22s %8.1f %8.1f %11s %8s %11.1f %11.1f %11.1f %7d\n", t.Library, t.Median, t.P90, net, net90, t.ReadyMedian, t.FetchStartMedian, t.FetchedMedian, t.Failed)
+			fmt.Fprintf(w, "%-22s %9.1f %8.1f %8s %8s %8.1f %8s %7.1f %8.1f %8.1f %7d\n", t.Library, t.Median, t.P90, net, net90,
+				t.PaintedMedian, netP, t.ReadyMedian, t.FetchStartMedian, t.FetchedMedian, t.Failed)
+		}
+	}
+	if len(r.Breakdowns) > 0 {
+		fmt.Fprintf(w, "\nwhere the time goes: %d traced visits per library (tracing slows the page), medians in ms since navigation start;\n"+
+			"wait = script start - files in; style+layout = on the main thread from the script's start to the banner\n", r.Breakdowns[0].Visits)
+		fmt.Fprintf(w, "%-22s %-22s %8s %8s %6s %6s %8s %6s %8s %8s\n", "library", "script", "files in", "start", "wait", "eval", "st+lay", "css", "banner", "painted")
+		for _, b := range r.Breakdowns {
+			fmt.Fprintf(w, "%-22s %-22s %8.1f %8.1f %6.1f %6.1f %8.1f %6.1f %8.1f %8.1f\n", b.Library, b.Script, b.FilesIn, b.ScriptStart, b.Wait, b.Eval, b.StyleLayout, b.CSSParse, b.Banner, b.Painted)
+		}
+		for _, tr := range r.Traces {
+			tr.Write(w, 1, 6)
 		}
 	}
 	if len(r.Load) > 0 {
@@ -255,7 +306,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\ngoal (issue 3): gzip ≤ %d B: %s (%d B)", sizeBudget, yes(r.Goal.Size), r.Goal.GzipBytes)
 	if r.Goal.TimeRatio > 0 {
-		fmt.Fprintf(w, "; net time to banner ≤ ½ vanilla-cookieconsent's: %s (%.2f×)", yes(r.Goal.Time), r.Goal.TimeRatio)
+		fmt.Fprintf(w, "; net time to banner in DOM ≤ ½ vanilla-cookieconsent's: %s (%.2f×; painted: %.2f×)", yes(r.Goal.Time), r.Goal.TimeRatio, r.Goal.PaintedRatio)
 	}
 	fmt.Fprintln(w)
 	for _, f := range r.Failures {
@@ -282,6 +333,7 @@ func main() {
 	flag.DurationVar(&opts.VisitTimeout, "visit-timeout", 15*time.Second, "bound on one visit (navigation and banner)")
 	flag.IntVar(&opts.LoadClients, "c", 64, "closed-loop clients on the widget endpoint")
 	flag.DurationVar(&opts.LoadDuration, "d", 5*time.Second, "measured load window per target")
+	flag.IntVar(&opts.Trace, "trace", 0, "after the timed visits, `n` traced visits per library: where the time goes")
 	flag.BoolVar(&opts.NoBrowser, "no-browser", false, "skip the time to banner")
 	flag.BoolVar(&opts.NoLoad, "no-load", false, "skip the requests/s part")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")

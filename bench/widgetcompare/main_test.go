@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -83,7 +84,7 @@ func TestTimeToBanner(t *testing.T) {
 		t.Skip("Chromium not found (install chromium or set CRUMB_CHROMIUM): time to banner skipped")
 	}
 	libs := testLibs(t)
-	rep, err := run(context.Background(), quiet(Options{Libs: libs, Runs: 1, WarmupRuns: -1, NoLoad: true}))
+	rep, err := run(context.Background(), quiet(Options{Libs: libs, Runs: 1, WarmupRuns: -1, NoLoad: true, Trace: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestTimeToBanner(t *testing.T) {
 		t.Fatalf("timings %+v", rep.Timings)
 	}
 	for _, tm := range rep.Timings {
-		if tm.Runs != 1 || tm.Failed != 0 || tm.Median <= 0 || tm.P90 <= 0 || tm.ReadyMedian <= 0 {
+		if tm.Runs != 1 || tm.Failed != 0 || tm.Median <= 0 || tm.P90 <= 0 || tm.ReadyMedian <= 0 || tm.PaintedMedian < tm.Median {
 			t.Errorf("timing %+v", tm)
 		}
 		if tm.Library != libEmpty && (len(tm.net) != 1 || tm.FetchedMedian <= 0) {
@@ -103,6 +104,59 @@ func TestTimeToBanner(t *testing.T) {
 	}
 	if rep.Browser == "" {
 		t.Error("no user agent")
+	}
+	// One traced visit per library: its script found on the main thread.
+	if len(rep.Breakdowns) != len(libs) || len(rep.Traces) != len(libs) {
+		t.Fatalf("%d breakdowns, %d traces for %d libraries", len(rep.Breakdowns), len(rep.Traces), len(libs))
+	}
+	for _, b := range rep.Breakdowns {
+		if b.Visits != 1 || b.ScriptStart <= 0 || b.Eval <= 0 || b.Banner < b.ScriptStart || b.FilesIn <= 0 {
+			t.Errorf("breakdown %+v", b)
+		}
+	}
+	if b := rep.Breakdowns[0]; b.Library != libCrumb || b.Script != "widget.js" {
+		t.Errorf("first breakdown %+v", b)
+	}
+}
+
+// TestAnalyse nests a renderer main thread's complete slices from the
+// page's navigation start up to the banner, and leaves out other threads,
+// other pages and what comes later.
+func TestAnalyse(t *testing.T) {
+	const url = "http://127.0.0.1:1/crumb.html"
+	nav := `{"data":{"documentLoaderURL":"` + url + `"}}`
+	evs := []traceEvent{
+		{Name: "navigationStart", Ph: "R", Ts: 1000, Pid: 1, Tid: 2, Args: json.RawMessage(`{"data":{"documentLoaderURL":"http://127.0.0.1:1/other.html"}}`)},
+		{Name: "navigationStart", Ph: "R", Ts: 10000, Pid: 1, Tid: 2, Args: json.RawMessage(nav)},
+		{Name: "RunTask", Ph: "X", Ts: 11000, Dur: 5000, Pid: 1, Tid: 2},
+		{Name: "ParseHTML", Ph: "X", Ts: 11500, Dur: 3000, Pid: 1, Tid: 2, Args: json.RawMessage(`{"beginData":{"url":"` + url + `"}}`)},
+		{Name: "RunTask", Ph: "X", Ts: 20000, Dur: 8000, Pid: 1, Tid: 2},
+		{Name: "EvaluateScript", Ph: "X", Ts: 20100, Dur: 7000, Pid: 1, Tid: 2, Args: json.RawMessage(`{"data":{"url":"http://127.0.0.1:2/v1/sites/s/widget.js"}}`)},
+		{Name: "Layout", Ph: "X", Ts: 25000, Dur: 1500, Pid: 1, Tid: 2},
+		{Name: "Layout", Ph: "X", Ts: 21000, Dur: 9000, Pid: 1, Tid: 3}, // another thread
+		{Name: "Paint", Ph: "X", Ts: 60000, Dur: 1000, Pid: 1, Tid: 2},  // after the banner
+	}
+	tr, err := analyse(target{name: libCrumb, url: url}, marks{Banner: 18, Painted: 30, Fetched: 9}, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Spans) != 2 || tr.Spans[0].Start != 1 || tr.Spans[0].Kids[0].Name != "ParseHTML" || tr.Spans[0].Kids[0].Detail != "crumb.html" {
+		t.Fatalf("spans %+v", tr.Spans)
+	}
+	ev := tr.Spans[1].Kids[0]
+	if ev.Name != "EvaluateScript" || ev.Detail != "widget.js" || ev.Start != 10.1 || ev.Dur != 7 || len(ev.Kids) != 1 || ev.Kids[0].Name != "Layout" {
+		t.Fatalf("evaluate %+v", ev)
+	}
+	if tr.Busy != 13 {
+		t.Errorf("busy %v, want 13", tr.Busy)
+	}
+	b := breakdown(libCrumb, "widget.js", []*Trace{tr})
+	near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+	if !near(b.ScriptStart, 10.1) || !near(b.Eval, 7) || !near(b.StyleLayout, 1.5) || !near(b.Wait, 1.1) || b.Banner != 18 || b.Painted != 30 {
+		t.Errorf("breakdown %+v", b)
+	}
+	if _, err := analyse(target{name: libCrumb, url: "http://elsewhere/"}, marks{Banner: 18}, evs); err == nil {
+		t.Error("a trace without the page's navigation start was analysed")
 	}
 }
 
