@@ -12,7 +12,7 @@ Setup, once (node_modules is not committed; package.json pins the versions):
 Usage:
 
 	go run ./bench/widgetcompare [-n 20] [-warmup 1] [-libs crumb,vanilla-cookieconsent,klaro]
-	    [-c 64] [-d 5s] [-no-browser] [-no-load] [-json] [-chromium BIN] [-modules DIR]
+	    [-c 64] [-d 5s] [-trace N] [-no-browser] [-no-load] [-json] [-chromium BIN] [-modules DIR]
 
 Everything runs in this process and on loopback:
 
@@ -40,7 +40,10 @@ is ≤ 8 KB (8192 B) gzip'd for Crumb.
 
 Each page starts with an inline script that installs a MutationObserver
 before any library tag; it writes performance.now() (ms since navigation
-start) to window.__bannerAt the first time the banner is in the DOM:
+start) to window.__bannerAt the first time the banner is in the DOM, and to
+window.__paintedAt the end of the frame after that (a message posted from a
+requestAnimationFrame callback, so after that frame's style, layout and
+paint):
 
 	crumb                  <crumb-consent> whose open shadow root holds [role=dialog]
 	vanilla-cookieconsent  #cc-main .cm
@@ -60,12 +63,24 @@ cookies, storage or HTTP cache). One round visits every page once, in an
 order that rotates from round to round; -warmup rounds come first and are
 not counted, then -n rounds. For each page the table gives the median and p90
 time, and "net": the median and p90 over rounds of the visit's time minus the
-same round's empty page, what the library adds. Pairing within a round keeps
+same round's empty page, what the library adds; "painted" the same for the
+frame after the banner. The two differ in what they count: a library that
+forces style and layout in its own script (Crumb does, with showPopover and
+focus) pays for them before its "in DOM" mark, one that leaves them to the
+next frame after; "painted" counts both alike. Pairing within a round keeps
 out most of the drift of a shared machine. "req. start" and "files in" are
 the medians of when the page requested its first subresource and received
 its last (resource timing): the gap between "files in" and the banner is the
 library's parse, compile and run. Issue 3's goal: Crumb's net median at most
 half of vanilla-cookieconsent's.
+
+With -trace N, N more visits per library run with Chrome tracing on (the
+categories of DevTools' performance panel); the table then says, per library
+(medians), when its files were in, when its script began to run on the main
+thread and how long that took, the style and layout between that start and
+the banner, and its stylesheet parsing, followed by the main-thread timeline
+of the last traced visit. Tracing slows the page: these figures say where
+time goes, not how much there is.
 
 Chromium is $CRUMB_CHROMIUM, /usr/bin/chromium, chromium, chromium-browser or
 google-chrome, started with the flags of internal/browsertest (headless, no
