@@ -376,3 +376,46 @@ func TestEraseDuringAppends(t *testing.T) {
 		}
 	}
 }
+
+// TestLeftoverKeyTemp: a temporary copy of ledger.keys left by a crash may
+// hold keys erased later; Open removes it.
+func TestLeftoverKeyTemp(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir)
+	mustAppend(t, l, Entry{Log: "tmp", Leaf: []byte("x")})
+	l.Close()
+	data, err := os.ReadFile(filepath.Join(dir, keysFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, keysFile+".tmp-123456")
+	if err := os.WriteFile(stale, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir)
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("leftover temp file still there: %v", err)
+	}
+	if l.Size("tmp") != 1 {
+		t.Fatal("ledger lost its log")
+	}
+}
+
+func TestKeyFilePermissions(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir)
+	mustAppend(t, l, Entry{Log: "perm", Leaf: []byte("x")})
+	files := append(l.KeyFiles(), filepath.Join(dir, dbFile))
+	if len(l.KeyFiles()) != 2 {
+		t.Fatalf("KeyFiles = %v", l.KeyFiles())
+	}
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+}

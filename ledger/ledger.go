@@ -131,6 +131,11 @@ func Open(opts Options) (*Ledger, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: open: %w", err)
 	}
+	// A crash during an atomic rewrite can leave a temporary copy behind; one
+	// of ledger.keys may hold a key erased since, so it must go.
+	if err := removeTemps(opts.Dir); err != nil {
+		return nil, err
+	}
 	signer, vkey, err := loadSigner(opts.Dir, opts.Host)
 	if err != nil {
 		return nil, err
@@ -286,6 +291,22 @@ func (l *Ledger) isClosed() bool {
 	l.intakeMu.RLock()
 	defer l.intakeMu.RUnlock()
 	return l.closed
+}
+
+// removeTemps deletes leftover temporary files of writeFileAtomic.
+func removeTemps(dir string) error {
+	for _, name := range []string{keyFile, keysFile} {
+		matches, err := filepath.Glob(filepath.Join(dir, name+".tmp-*"))
+		if err != nil {
+			return fmt.Errorf("ledger: open: %w", err)
+		}
+		for _, m := range matches {
+			if err := os.Remove(m); err != nil {
+				return fmt.Errorf("ledger: open: remove leftover %s: %w", m, err)
+			}
+		}
+	}
+	return nil
 }
 
 // loadSigner reads Dir/ledger.key, creating it on first start.
