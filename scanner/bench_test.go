@@ -102,6 +102,51 @@ func startMemPeak(rootPID int) *memPeak {
 
 func (m *memPeak) Stop() { close(m.stop); m.done.Wait() }
 
+// treeCPU sums the CPU time (user + system) of pid and its descendants,
+// the live ones (Linux /proc; 0 elsewhere).
+func treeCPU(root int) time.Duration {
+	parents := map[int]int{}
+	ticks := map[int]uint64{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 15 {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
+		parents[pid], _ = strconv.Atoi(f[1])
+		var t uint64
+		for _, k := range []int{11, 12, 13, 14} {
+			v, _ := strconv.ParseUint(f[k], 10, 64)
+			t += v
+		}
+		ticks[pid] = t
+	}
+	var total uint64
+	for pid, v := range ticks {
+		for p := pid; p != 0; p = parents[p] {
+			if p == root {
+				total += v
+				break
+			}
+			if _, ok := parents[p]; !ok {
+				break
+			}
+		}
+	}
+	return time.Duration(total) * 10 * time.Millisecond // USER_HZ = 100
+}
+
 // treeRSS sums VmRSS of pid and its descendants (Linux /proc; 0 elsewhere).
 func treeRSS(root int) uint64 {
 	parents := map[int]int{}
@@ -142,12 +187,13 @@ func treeRSS(root int) uint64 {
 	return total
 }
 
-func benchScan(b *testing.B, engine string, parallelism int) {
+func benchScan(b *testing.B, engine string, parallelism int, delay time.Duration) {
 	site := benchSite(b)
 	o := testOptions(site.url("/"))
 	o.Engine = engine
 	o.Pages = benchPages
 	o.Parallelism = parallelism
+	o.Delay = delay
 	o.Timeout = 10 * time.Second
 	rootPID := 0
 	if engine == EngineChrome {
@@ -157,6 +203,7 @@ func benchScan(b *testing.B, engine string, parallelism int) {
 		}
 	}
 	runtime.GC()
+	cpu0 := treeCPU(rootPID)
 	mp := startMemPeak(rootPID)
 	var pages int
 	start := time.Now()
@@ -184,17 +231,19 @@ func benchScan(b *testing.B, engine string, parallelism int) {
 	b.ReportMetric(float64(mp.heap.Load())/(1<<20), "peak-heap-MiB")
 	if rootPID > 0 {
 		b.ReportMetric(float64(mp.browser.Load())/(1<<20), "peak-browser-RSS-MiB")
+		b.ReportMetric(float64((treeCPU(rootPID)-cpu0).Milliseconds())/float64(pages), "browser-CPU-ms/page")
 	}
 }
 
+// BenchmarkScanColly: the default politeness (4 requests at a time, 20ms
+// pause after each) and none.
 func BenchmarkScanColly(b *testing.B) {
-	for _, par := range []int{DefaultParallelism, 8} {
-		b.Run("parallel="+strconv.Itoa(par), func(b *testing.B) { benchScan(b, EngineColly, par) })
-	}
+	b.Run("default", func(b *testing.B) { benchScan(b, EngineColly, 0, 0) })
+	b.Run("no-delay", func(b *testing.B) { benchScan(b, EngineColly, 0, -1) })
 }
 
+// BenchmarkScanChrome: the default 4 tabs at a time and 2.
 func BenchmarkScanChrome(b *testing.B) {
-	for _, par := range []int{2, 4} {
-		b.Run("parallel="+strconv.Itoa(par), func(b *testing.B) { benchScan(b, EngineChrome, par) })
-	}
+	b.Run("default", func(b *testing.B) { benchScan(b, EngineChrome, 0, 0) })
+	b.Run("tabs=2", func(b *testing.B) { benchScan(b, EngineChrome, 2, 0) })
 }

@@ -531,7 +531,8 @@ func (e *pageEvents) commit(jar []*network.Cookie, keys storageKeys) {
 			continue
 		}
 		o := cookieObs{name: j.Name, domain: strings.ToLower(j.Domain), path: j.Path, secure: j.Secure,
-			httpOnly: j.HTTPOnly, sameSite: string(j.SameSite), page: e.page, phase: e.phase, at: now}
+			httpOnly: j.HTTPOnly, sameSite: string(j.SameSite), partitioned: j.PartitionKey != nil || j.PartitionKeyOpaque,
+			page: e.page, phase: e.phase, at: now}
 		if !j.Session && j.Expires > 0 && !math.IsInf(j.Expires, 0) {
 			sec, frac := math.Modf(j.Expires)
 			o.expires = time.Unix(int64(sec), int64(frac*1e9))

@@ -1,6 +1,8 @@
 package scanner
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -300,5 +302,33 @@ func TestChromeHostileSite(t *testing.T) {
 	}
 	if h := hits.Load(); h > int64(o.Pages+60) {
 		t.Errorf("server saw %d requests for a %d-page scan", h, o.Pages)
+	}
+}
+
+func TestChromeScanCanceled(t *testing.T) {
+	b := needBrowser(t)
+	var hits atomic.Int64
+	site := hostileSite(t, &hits)
+	o := testOptions(site.url("/slow"))
+	o.Engine = EngineChrome
+	o.Browser = b
+	o.Timeout = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for hits.Load() == 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel() // once the browser is waiting for the slow page
+	}()
+	rep, err := Scan(ctx, o)
+	if !errors.Is(err, context.Canceled) || rep == nil || !rep.Truncated {
+		t.Fatalf("canceled chrome scan = %+v, %v", rep, err)
+	}
+	// The shared browser still works.
+	site2 := newFixture(t, "site.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { html(w, "ok") }))
+	o.URL = site2.url("/")
+	if rep, err := Scan(testCtx(t, 30*time.Second), o); err != nil || len(rep.Pages) != 1 || rep.Pages[0].Status != 200 {
+		t.Fatalf("scan after a cancel: %+v, %v", rep, err)
 	}
 }

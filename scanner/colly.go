@@ -59,7 +59,9 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 	// re-serialises URLs), so cookies are attributed to the planned page.
 	var aliasMu sync.Mutex
 	aliases := map[string]string{}
-	rec := &recorder{base: cr.transport(), c: cr, scanCtx: ctx, pageOf: func(root string) string {
+	tr := cr.transport()
+	defer tr.CloseIdleConnections()
+	rec := &recorder{base: tr, c: cr, scanCtx: ctx, pageOf: func(root string) string {
 		aliasMu.Lock()
 		defer aliasMu.Unlock()
 		if p, ok := aliases[root]; ok {

@@ -77,6 +77,7 @@ type cookieObs struct {
 	name, domain, path string
 	expires            time.Time // zero for a session cookie
 	secure, httpOnly   bool
+	partitioned        bool
 	sameSite           string
 	setBy, initiator   string
 	page, phase        string
@@ -93,7 +94,7 @@ func parseSetCookie(line string, reqURL *url.URL, at time.Time) (cookieObs, bool
 		return cookieObs{}, false
 	}
 	host := strings.ToLower(reqURL.Hostname())
-	o := cookieObs{name: c.Name, domain: host, secure: c.Secure, httpOnly: c.HttpOnly, at: at}
+	o := cookieObs{name: c.Name, domain: host, secure: c.Secure, httpOnly: c.HttpOnly, partitioned: c.Partitioned, at: at}
 	if c.Domain != "" {
 		d := strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(c.Domain), "."), ".")
 		if d != host && !strings.HasSuffix(host, "."+d) {
@@ -158,7 +159,8 @@ func (f *findings) addCookie(o cookieObs) {
 		a = &cookieAgg{
 			c: Cookie{Name: o.name, Domain: o.domain, Path: o.path, Secure: o.secure,
 				HTTPOnly: o.httpOnly, SameSite: o.sameSite, SetBy: o.setBy, Initiator: o.initiator,
-				ThirdParty: !f.site.contains(o.domain)},
+				Partitioned: o.partitioned,
+				ThirdParty:  !f.site.contains(o.domain)},
 			expires: o.expires,
 			seen:    o.at,
 			phases:  map[string]bool{},

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -253,4 +254,42 @@ func TestPublicAddr(t *testing.T) {
 	if PublicAddr(netip.Addr{}) {
 		t.Error("invalid address counted as public")
 	}
+}
+
+func TestScanLeavesNoGoroutines(t *testing.T) {
+	sf := newSiteFixture(t)
+	engines := []string{EngineColly}
+	if testing.Short() {
+		t.Skip("skipping in -short")
+	}
+	var b *Browser
+	if _, err := FindBrowser(); err == nil {
+		b = needBrowser(t)
+		engines = append(engines, EngineChrome)
+	}
+	// Warm up once so lazily started goroutines (the browser's) exist.
+	o := testOptions(sf.site.url("/"))
+	o.Browser = b
+	for _, e := range engines {
+		o.Engine = e
+		if _, err := Scan(testCtx(t, 60*time.Second), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	for _, e := range engines {
+		o.Engine = e
+		if _, err := Scan(testCtx(t, 60*time.Second), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var now int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if now = runtime.NumGoroutine(); now <= before {
+			return
+		}
+	}
+	buf := make([]byte, 1<<20)
+	t.Errorf("goroutines: %d before, %d after the scans\n%s", before, now, buf[:runtime.Stack(buf, true)])
 }

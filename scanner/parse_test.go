@@ -79,6 +79,7 @@ func TestParseSetCookie(t *testing.T) {
 		{"sid=1; Path=/; Secure; HttpOnly; SameSite=Strict", true, "www.shop.example.co.uk", "/", "", true, true, "Strict"},
 		{"_ga=x; Domain=.example.co.uk; Max-Age=3600", true, ".example.co.uk", "/a/b", "2026-01-02T04:04:05Z", false, false, ""},
 		{"_ga=x; domain=SHOP.example.co.uk; expires=Fri, 01 Jan 2027 00:00:00 GMT; samesite=none", true, ".shop.example.co.uk", "/a/b", "2027-01-01T00:00:00Z", false, false, "None"},
+		{"chips=1; Secure; Partitioned; Path=/", true, "www.shop.example.co.uk", "/", "", true, false, ""},
 		{"x=1; Path=relative", true, "www.shop.example.co.uk", "/a/b", "", false, false, ""},
 		{"x=1; Domain=co.uk", false, "", "", "", false, false, ""},             // a public suffix
 		{"x=1; Domain=other.example", false, "", "", "", false, false, ""},     // not the host's
@@ -99,6 +100,9 @@ func TestParseSetCookie(t *testing.T) {
 		exp := ""
 		if !o.expires.IsZero() {
 			exp = o.expires.UTC().Format(time.RFC3339)
+		}
+		if strings.HasPrefix(tc.line, "chips") != o.partitioned {
+			t.Errorf("parseSetCookie(%q): partitioned = %v", tc.line, o.partitioned)
 		}
 		if o.domain != tc.domain || o.path != tc.path || exp != tc.expires || o.secure != tc.secure ||
 			o.httpOnly != tc.httpOnly || o.sameSite != tc.sameSite {

@@ -197,5 +197,8 @@ func (p *guardProxy) Close() error {
 	p.mu.Unlock()
 	err := p.srv.Close()
 	p.wg.Wait()
+	if tr, ok := p.rp.Transport.(*http.Transport); ok {
+		tr.CloseIdleConnections()
+	}
 	return err
 }

@@ -97,6 +97,7 @@ type Cookie struct {
 	// Additions.
 	Provider    string   `json:"provider,omitempty"`
 	Purpose     string   `json:"purpose,omitempty"`
+	Partitioned bool     `json:"partitioned,omitempty"`  // CHIPS: kept per top-level site
 	Hint        string   `json:"hint,omitempty"`         // why an unclassified cookie looks like what it is
 	Phases      []string `json:"phases,omitempty"`       // the phases in which it was seen (Consent "all")
 	AfterReject bool     `json:"after_reject,omitempty"` // outside necessary and seen after Reject all
