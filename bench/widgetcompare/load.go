@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/crumb-consent/crumb/widget"
 )
 
 // LoadResult is one target's closed-loop run.
@@ -125,4 +129,106 @@ func durPercentile(sorted []time.Duration, p float64) float64 {
 	}
 	i := int(p*float64(len(sorted))+0.5) - 1
 	return float64(sorted[max(0, min(i, len(sorted)-1))].Microseconds()) / 1000
+}
+
+// Cold is what widget.js costs when the server's cache of rendered variants
+// misses: the variant is rendered and compressed (gzip 9 and brotli 11) on
+// the request path. The cache key includes the visitor's language list from
+// Accept-Language, so every new list is a miss.
+type Cold struct {
+	// Misses are sequential requests, each with a language list not asked
+	// for before; MissP50 and MissMax their latency in ms. HitP50 is the
+	// latency of the same requests repeated (cached), for comparison.
+	Misses  int     `json:"misses"`
+	MissP50 float64 `json:"miss_p50_ms"`
+	MissMax float64 `json:"miss_max_ms"`
+	HitP50  float64 `json:"hit_p50_ms"`
+	// Burst requests arrive at once for one new language list; BurstAll is
+	// the time until all were answered, BurstP50 their median latency.
+	Burst       int     `json:"burst"`
+	BurstAll    float64 `json:"burst_all_ms"`
+	BurstP50    float64 `json:"burst_p50_ms"`
+	BurstErrors int     `json:"burst_errors"`
+}
+
+// coldWidget measures cache misses on the real server: misses sequential
+// requests, each with its own new language list, the same again (hits),
+// then burst concurrent requests for one more new list. Every request is
+// bounded by a 30 s timeout.
+func coldWidget(ctx context.Context, c *crumbServer, misses, burst int) (Cold, error) {
+	res := Cold{Misses: misses, Burst: burst}
+	langs := widget.Languages()
+	if len(langs) < 3 {
+		return res, fmt.Errorf("cold widget: %d built-in languages", len(langs))
+	}
+	// Distinct two-language lists of built-in languages: "de, fr;q=0.5".
+	list := func(i int) string {
+		a, b := langs[i%len(langs)], langs[(i/len(langs)+1+i)%len(langs)]
+		return a + ", " + b + ";q=0.5"
+	}
+	get := func(lang string) (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.widgetURL(), nil)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Accept-Encoding", "br")
+		req.Header.Set("Accept-Language", lang)
+		t0 := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return time.Since(t0), err
+	}
+	var miss, hit []time.Duration
+	for i := range misses {
+		d, err := get(list(i))
+		if err != nil {
+			return res, fmt.Errorf("cold widget: %w", err)
+		}
+		miss = append(miss, d)
+	}
+	for i := range misses {
+		d, err := get(list(i))
+		if err != nil {
+			return res, fmt.Errorf("cold widget: %w", err)
+		}
+		hit = append(hit, d)
+	}
+	slices.Sort(miss)
+	slices.Sort(hit)
+	res.MissP50, res.MissMax, res.HitP50 = durPercentile(miss, .5), durPercentile(miss, 1), durPercentile(hit, .5)
+
+	lang := list(misses)
+	lats := make([]time.Duration, burst)
+	errs := make([]error, burst)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lats[i], errs[i] = get(lang)
+		}()
+	}
+	wg.Wait()
+	res.BurstAll = float64(time.Since(t0).Microseconds()) / 1000
+	var ok []time.Duration
+	for i := range burst {
+		if errs[i] != nil {
+			res.BurstErrors++
+			continue
+		}
+		ok = append(ok, lats[i])
+	}
+	slices.Sort(ok)
+	res.BurstP50 = durPercentile(ok, .5)
+	return res, nil
 }

@@ -95,7 +95,9 @@ type Report struct {
 	Traces     []*Trace    `json:"traces,omitempty"`
 	// LoadRatio is widget.js req/s over the baseline's, LoadP99Ratio the
 	// same for p99.
-	LoadRatio    float64 `json:"load_rps_ratio,omitempty"`
+	LoadRatio float64 `json:"load_rps_ratio,omitempty"`
+	// Cold is widget.js on cache misses (with the load part).
+	Cold         *Cold   `json:"cold,omitempty"`
 	LoadP99Ratio float64 `json:"load_p99_ratio,omitempty"`
 	Goal         Goal    `json:"goal"`
 	// Failures names every library whose banner did not appear in some
@@ -235,6 +237,11 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 				return rep, fmt.Errorf("load on %s: %d requests failed, first: %s", l.Path, l.Errors, l.FirstError)
 			}
 		}
+		cold, err := coldWidget(ctx, crumb, 20, opts.LoadClients)
+		if err != nil {
+			return rep, err
+		}
+		rep.Cold = &cold
 	}
 	return rep, ctx.Err()
 }
@@ -303,6 +310,12 @@ func (r *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "%-9s %-44s %8d %10.0f %8.2f %8.2f %7d\n", l.Target, l.Path, l.Clients, l.RPS, l.P50, l.P99, l.Errors)
 		}
 		fmt.Fprintf(w, "crumb/baseline: req/s %.2f×, p99 %.2f×\n", r.LoadRatio, r.LoadP99Ratio)
+	}
+	if c := r.Cold; c != nil {
+		fmt.Fprintf(w, "widget.js cache misses (a language list not asked for before: render + gzip 9 + brotli 11 on the request path):\n"+
+			"  %d sequential misses: p50 %.1f ms, max %.1f ms (the same requests cached: p50 %.2f ms)\n"+
+			"  %d concurrent requests for one new list: all answered after %.0f ms, p50 %.0f ms, %d failed\n",
+			c.Misses, c.MissP50, c.MissMax, c.HitP50, c.Burst, c.BurstAll, c.BurstP50, c.BurstErrors)
 	}
 	fmt.Fprintf(w, "\ngoal (issue 3): gzip ≤ %d B: %s (%d B)", sizeBudget, yes(r.Goal.Size), r.Goal.GzipBytes)
 	if r.Goal.TimeRatio > 0 {
