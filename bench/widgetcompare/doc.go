@@ -93,7 +93,16 @@ A closed loop of -c clients (default 64) on keep-alive connections
 and Accept-Language: en-US,en;q=0.9 for -d (default 5 s, after 500 ms of
 warm-up), then the same against server.NewBaseline's GET /v1/proof/x: the
 same Fiber stack doing no work, in the same run. Reported: req/s, p50, p99,
-and the ratios crumb/baseline.
+and the ratios crumb/baseline. The load's language list is cached by then
+(the size part asked for it), so these are cache hits.
+
+Then the cost of a miss: the server keeps rendered, compressed variants keyed
+by site, version, rule set and the languages it inlines, and renders and
+compresses (gzip 9, brotli 11) a new one on the request path. Twenty
+sequential requests, each with a language list of built-in languages not asked
+for before, give the miss latency (and the same twenty again the hit
+latency); then -c requests at once for one more new list show what a burst
+of visitors costs on a new banner version.
 
 # Output and exit status
 
