@@ -90,9 +90,11 @@ sandbox, no GPU, nothing that calls out to the network).
 
 A closed loop of -c clients (default 64) on keep-alive connections
 (fasthttp.HostClient), each sending GET widget.js with Accept-Encoding: br
-and Accept-Language: en-US,en;q=0.9 for -d (default 5 s, after 500 ms of
-warm-up), then the same against server.NewBaseline's GET /v1/proof/x: the
-same Fiber stack doing no work, in the same run. Reported: req/s, p50, p99,
+and Accept-Language: en-US,en;q=0.9, and the same against
+server.NewBaseline's GET /v1/proof/x: the same Fiber stack doing no work.
+The two take turns, one second each, until each has had -d (default 5 s;
+500 ms of warm-up before the first turn), so that what other processes do to
+the machine for a while weighs on both alike. Reported: req/s, p50, p99,
 and the ratios crumb/baseline. The load's language list is cached by then
 (the size part asked for it), so these are cache hits.
 

@@ -33,6 +33,7 @@ type LoadResult struct {
 // loadSpec is one closed-loop run against one server.
 type loadSpec struct {
 	target, addr, path string
+	client             *fasthttp.HostClient // made by drive when nil
 	header             [][2]string
 	clients            int
 	warmup, dur        time.Duration
@@ -45,16 +46,81 @@ type loadSpec struct {
 // inside the window are counted. It ends within warmup+dur plus one request
 // timeout, or when ctx ends.
 func drive(ctx context.Context, spec loadSpec) LoadResult {
-	client := &fasthttp.HostClient{
-		Addr:                      spec.addr,
-		MaxConns:                  spec.clients,
+	res, all := driveRaw(ctx, spec)
+	summarise(&res, all)
+	return res
+}
+
+// newLoadClient is a keep-alive client with one connection per worker.
+func newLoadClient(addr string, clients int) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
+		Addr:                      addr,
+		MaxConns:                  clients,
 		MaxConnWaitTimeout:        5 * time.Second,
 		ReadTimeout:               5 * time.Second,
 		WriteTimeout:              5 * time.Second,
 		MaxIdemponentCallAttempts: 1, // a retry would hide a failure
 		NoDefaultUserAgentHeader:  true,
 	}
-	defer client.CloseIdleConnections()
+}
+
+// driveInterleaved runs the specs in turn, slices times each, every turn
+// for 1/slices of each spec's dur (the warm-up only before the first), and
+// sums each spec's turns: a load that other processes put on the machine
+// for a while then weighs on every target alike.
+func driveInterleaved(ctx context.Context, specs []loadSpec, slices int) []LoadResult {
+	res := make([]LoadResult, len(specs))
+	all := make([][]time.Duration, len(specs))
+	for i := range specs {
+		if specs[i].client == nil {
+			specs[i].client = newLoadClient(specs[i].addr, specs[i].clients)
+			defer specs[i].client.CloseIdleConnections()
+		}
+		res[i] = LoadResult{Target: specs[i].target, Path: specs[i].path, Clients: specs[i].clients}
+	}
+	for turn := range slices {
+		for i, spec := range specs {
+			if ctx.Err() != nil {
+				break
+			}
+			if turn > 0 {
+				spec.warmup = 0
+			}
+			spec.dur /= time.Duration(slices)
+			r, lats := driveRaw(ctx, spec)
+			res[i].Seconds += r.Seconds
+			res[i].Errors += r.Errors
+			if res[i].FirstError == "" {
+				res[i].FirstError = r.FirstError
+			}
+			all[i] = append(all[i], lats...)
+		}
+	}
+	for i := range res {
+		summarise(&res[i], all[i])
+	}
+	return res
+}
+
+// summarise sets the request count, rate and latency percentiles from the
+// latencies of the counted requests.
+func summarise(res *LoadResult, all []time.Duration) {
+	slices.Sort(all)
+	res.Requests = int64(len(all))
+	if res.Seconds > 0 {
+		res.RPS = float64(res.Requests) / res.Seconds
+	}
+	res.P50, res.P99 = durPercentile(all, 0.50), durPercentile(all, 0.99)
+}
+
+// driveRaw is drive without the summary: the result's window and errors,
+// and the latencies of the counted requests.
+func driveRaw(ctx context.Context, spec loadSpec) (LoadResult, []time.Duration) {
+	client := spec.client
+	if client == nil {
+		client = newLoadClient(spec.addr, spec.clients)
+		defer client.CloseIdleConnections()
+	}
 	start := time.Now()
 	open := start.Add(spec.warmup)
 	end := open.Add(spec.dur)
@@ -113,13 +179,7 @@ func drive(ctx context.Context, spec loadSpec) LoadResult {
 	for _, l := range lats {
 		all = append(all, l...)
 	}
-	slices.Sort(all)
-	res.Requests = int64(len(all))
-	if res.Seconds > 0 {
-		res.RPS = float64(res.Requests) / res.Seconds
-	}
-	res.P50, res.P99 = durPercentile(all, 0.50), durPercentile(all, 0.99)
-	return res
+	return res, all
 }
 
 // durPercentile is the nearest-rank percentile of sorted durations, in ms.

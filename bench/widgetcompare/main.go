@@ -213,9 +213,9 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 			return rep, err
 		}
 		defer base.Close()
-		rep.Load = append(rep.Load, drive(ctx, loadSpec{
-			target: "crumb", addr: crumb.addr, path: crumb.widgetPath(),
-			header:  [][2]string{{"Accept-Encoding", "br"}, {"Accept-Language", "en-US,en;q=0.9"}},
+		hdr := [][2]string{{"Accept-Encoding", "br"}, {"Accept-Language", "en-US,en;q=0.9"}}
+		rep.Load = driveInterleaved(ctx, []loadSpec{{
+			target: "crumb", addr: crumb.addr, path: crumb.widgetPath(), header: hdr,
 			clients: opts.LoadClients, warmup: opts.LoadWarmup, dur: opts.LoadDuration,
 			check: func(resp *fasthttp.Response) error {
 				if enc := string(resp.Header.ContentEncoding()); enc != "br" || len(resp.Body()) == 0 {
@@ -223,12 +223,10 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 				}
 				return nil
 			},
-		}))
-		rep.Load = append(rep.Load, drive(ctx, loadSpec{
-			target: "baseline", addr: base.addr, path: "/v1/proof/x",
-			header:  [][2]string{{"Accept-Encoding", "br"}, {"Accept-Language", "en-US,en;q=0.9"}},
+		}, {
+			target: "baseline", addr: base.addr, path: "/v1/proof/x", header: hdr,
 			clients: opts.LoadClients, warmup: opts.LoadWarmup, dur: opts.LoadDuration,
-		}))
+		}}, loadSlices(opts.LoadDuration))
 		if b := rep.Load[1]; b.RPS > 0 && b.P99 > 0 {
 			rep.LoadRatio, rep.LoadP99Ratio = rep.Load[0].RPS/b.RPS, rep.Load[0].P99/b.P99
 		}
@@ -245,6 +243,10 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	return rep, ctx.Err()
 }
+
+// loadSlices is how many turns the load's targets take: one per second of
+// the window, at least one.
+func loadSlices(d time.Duration) int { return max(1, int(d/time.Second)) }
 
 // traceAll makes opts.Trace traced visits of each target, interleaved.
 func traceAll(ctx context.Context, b *browser, targets []target, opts Options, rep *Report) error {
@@ -304,7 +306,8 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 	}
 	if len(r.Load) > 0 {
-		fmt.Fprintf(w, "\nrequests/s: closed loop, keep-alive (fasthttp), Accept-Encoding: br, Accept-Language: en-US\n")
+		fmt.Fprintf(w, "\nrequests/s: closed loop, keep-alive (fasthttp), Accept-Encoding: br, Accept-Language: en-US;\n"+
+			"the targets take turns, one second each, over %.0f s each\n", r.Load[0].Seconds)
 		fmt.Fprintf(w, "%-9s %-44s %8s %10s %8s %8s %7s\n", "target", "path", "clients", "req/s", "p50 ms", "p99 ms", "errors")
 		for _, l := range r.Load {
 			fmt.Fprintf(w, "%-9s %-44s %8d %10.0f %8.2f %8.2f %7d\n", l.Target, l.Path, l.Clients, l.RPS, l.P50, l.P99, l.Errors)
