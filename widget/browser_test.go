@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,92 +31,20 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-)
 
-var browser struct {
-	once   sync.Once
-	ctx    context.Context
-	cancel []context.CancelFunc
-	dir    string
-	err    error
-}
+	"github.com/crumb-consent/crumb/internal/browsertest"
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for i := len(browser.cancel) - 1; i >= 0; i-- {
-		browser.cancel[i]()
-	}
-	if browser.dir != "" {
-		for range 50 { // Chromium's helpers may still write for a moment after it exits
-			if os.RemoveAll(browser.dir) == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	browsertest.Close()
 	os.Exit(code)
-}
-
-// chromiumPath finds the browser: $CRUMB_CHROMIUM when set (and nothing else), else the
-// usual names.
-func chromiumPath() string {
-	candidates := []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"}
-	if env := os.Getenv("CRUMB_CHROMIUM"); env != "" {
-		candidates = []string{env}
-	}
-	for _, p := range candidates {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	return ""
 }
 
 // newTab returns a chromedp context for a new tab in a new browser context.
 func newTab(t testing.TB) context.Context {
 	t.Helper()
-	path := chromiumPath()
-	if path == "" {
-		if os.Getenv("CRUMB_REQUIRE_BROWSER") == "1" {
-			t.Fatal("Chromium not found and CRUMB_REQUIRE_BROWSER=1")
-		}
-		t.Skip("Chromium not found (set CRUMB_CHROMIUM or install chromium): browser test skipped")
-	}
-	browser.once.Do(func() {
-		browser.dir, browser.err = os.MkdirTemp("", "crumb-widget-chromium-")
-		if browser.err != nil {
-			return
-		}
-		actx, cancel := chromedp.NewExecAllocator(context.Background(),
-			chromedp.ExecPath(path),
-			chromedp.Headless,
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck,
-			chromedp.Flag("disable-quic", true),
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-dev-shm-usage", true),
-			chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
-			// Test sites under one parent domain, all on loopback (cookie_domain tests).
-			chromedp.Flag("host-resolver-rules", "MAP *.crumb.test 127.0.0.1"),
-			chromedp.UserDataDir(browser.dir),
-			chromedp.WindowSize(1280, 800),
-		)
-		bctx, cancel2 := chromedp.NewContext(actx)
-		browser.cancel = append(browser.cancel, cancel, cancel2)
-		browser.ctx = bctx
-		browser.err = chromedp.Do(bctx) // starts the browser
-	})
-	if browser.err != nil {
-		t.Fatalf("starting Chromium: %v", browser.err)
-	}
-	ctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
-	ctx, cancel2 := context.WithTimeout(ctx, 45*time.Second)
-	t.Cleanup(func() { cancel2(); cancel() })
-	return ctx
+	return browsertest.Tab(t, 45*time.Second)
 }
 
 // ---- the loopback harness --------------------------------------------------------------
