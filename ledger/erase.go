@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -120,7 +121,7 @@ func (l *Ledger) recordErasure(log string, k logKey, endDay uint32) (int, error)
 		return eb.Put(eraseKey(k.Epoch, endDay), v)
 	})
 	if err != nil {
-		if err == bolt.ErrDatabaseNotOpen {
+		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 			return 0, ErrClosed
 		}
 		return 0, err
