@@ -107,7 +107,9 @@ func NewBrowser(opts BrowserOptions) (*Browser, error) {
 		chromedp.Flag("disable-site-isolation-trials", true),
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,SitePerProcess,IsolateOrigins,"+
 			"HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,MediaRouter,OptimizationHints,"+
-			"InterestFeedContentSuggestions,AutofillServerCommunication,TrackingProtection3pcd"),
+			"InterestFeedContentSuggestions,AutofillServerCommunication,TrackingProtection3pcd,"+
+			// The omnibox popups are WebUI pages that would do work for every tab.
+			"WebUIOmniboxPopup,WebUIOmniboxAimPopup"),
 		chromedp.Flag("disable-domain-reliability", true),
 		// Nothing outside the scan's browser contexts may reach the network:
 		// the default context goes to a proxy that does not exist.

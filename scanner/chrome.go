@@ -270,20 +270,18 @@ func (s *chromeScan) run(ctx context.Context, pageURL, phase string) (r pageRun)
 			ev.settle(tabCtx, s.o.Timeout)
 		}
 	}
-	if r.err == nil && phase == PhaseBeforeConsent {
-		lctx, lcancel := step()
-		r.links, _ = chromedp.Run(lctx, chromedp.Evaluate[[]string](
-			`Array.from(document.querySelectorAll('a[href],area[href]'), a => String(a.href)).slice(0, `+strconv.Itoa(maxLinks)+`)`))
-		lcancel()
-	}
-
-	// Keys written to the main frame's storage without setItem
-	// (localStorage.x = …) are not seen by the hook: list them.
+	// One evaluation reads the links (first run only) and the keys in the
+	// main frame's storage: keys written without setItem (localStorage.x =
+	// …) are not seen by the hook.
 	kctx, kcancel := step()
-	keys, _ := chromedp.Run(kctx, chromedp.Evaluate[storageKeys](
-		`(() => { const k = s => { try { return Object.keys(s).slice(0, 500) } catch (e) { return [] } };
-		  return { l: k(localStorage), s: k(sessionStorage), o: location.origin } })()`))
+	keys, _ := chromedp.Run(kctx, chromedp.Evaluate[pageState](`(() => {
+		const k = s => { try { return Object.keys(s).slice(0, 500) } catch (e) { return [] } };
+		const links = `+strconv.FormatBool(r.err == nil && phase == PhaseBeforeConsent)+`
+			? Array.from(document.querySelectorAll('a[href],area[href]'), a => String(a.href)).slice(0, `+strconv.Itoa(maxLinks)+`)
+			: [];
+		return { links, l: k(localStorage), s: k(sessionStorage), o: location.origin } })()`))
 	kcancel()
+	r.links = keys.Links
 
 	cctx, ccancel := step()
 	jar, err := chromedp.CallBrowser(cctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: bcID})
@@ -351,7 +349,8 @@ func (s *chromeScan) openTab(ctx context.Context, listen func(any)) (tabCtx cont
 	return tctx, cancel, bc.BrowserContextID, nil
 }
 
-type storageKeys struct {
+type pageState struct {
+	Links   []string `json:"links"`
 	Local   []string `json:"l"`
 	Session []string `json:"s"`
 	Origin  string   `json:"o"`
@@ -508,7 +507,7 @@ func (e *pageEvents) settle(ctx context.Context, timeout time.Duration) {
 // cookie jar and records it. The jar is the truth about attributes; the
 // header and hook observations say who set each cookie, and add the cookies
 // that were set and removed again before the end.
-func (e *pageEvents) commit(jar []*network.Cookie, keys storageKeys) {
+func (e *pageEvents) commit(jar []*network.Cookie, keys pageState) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := e.scan.cr.f
