@@ -419,3 +419,15 @@ func TestKeyFilePermissions(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyName(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := KeyName(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("empty dir: %v", err)
+	}
+	l := mustOpen(t, dir)
+	l.Close()
+	if name, err := KeyName(dir); err != nil || name != testHost {
+		t.Fatalf("KeyName = %q, %v", name, err)
+	}
+}
