@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
@@ -225,6 +226,7 @@ func (s *chromeScan) run(ctx context.Context, pageURL, phase string) (r pageRun)
 		return pageRun{err: err}
 	}
 	defer cancel()
+	ev.setTab(tabCtx)
 
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(tabCtx, s.o.Timeout) }
 	sctx, scancel := step()
@@ -316,6 +318,13 @@ func (s *chromeScan) openTab(ctx context.Context, listen func(any)) (tabCtx cont
 		chromedp.CallBrowser(dctx, target.DisposeBrowserContext,
 			target.DisposeBrowserContextParams{BrowserContextID: bc.BrowserContextID})
 	}
+	// No page of the scan may write files.
+	if _, err := chromedp.CallBrowser(octx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorDeny, BrowserContextID: bc.BrowserContextID,
+	}); err != nil {
+		dispose()
+		return nil, nil, "", fmt.Errorf("open tab: %w", err)
+	}
 	yes := true
 	tg, err := chromedp.CallBrowser(octx, target.CreateTarget, target.CreateTargetParams{
 		URL: "about:blank", BrowserContextID: bc.BrowserContextID, Background: &yes, Hidden: &yes,
@@ -386,6 +395,7 @@ type pageEvents struct {
 	phase string
 
 	mu           sync.Mutex
+	tab          context.Context                // the tab, once open
 	hops         map[network.RequestID][]string // URLs of a request, redirects included
 	extra        map[network.RequestID]int      // responseReceivedExtraInfo events seen
 	inflight     map[network.RequestID]bool
@@ -396,6 +406,13 @@ type pageEvents struct {
 }
 
 type storageObs struct{ kind, key, origin, initiator string }
+
+// setTab gives the events the tab's context, to answer dialogs with.
+func (e *pageEvents) setTab(ctx context.Context) {
+	e.mu.Lock()
+	e.tab = ctx
+	e.mu.Unlock()
+}
 
 type hookReport struct {
 	Kind      string `json:"k"`
@@ -457,6 +474,12 @@ func (e *pageEvents) handle(ev any) {
 					e.headerObs = append(e.headerObs, o)
 				}
 			}
+		}
+	case *page.EventJavascriptDialogOpening:
+		// An alert would stop the page's scripts (and the scan's own
+		// evaluations) until answered: dismiss it, off the event loop.
+		if tab := e.tab; tab != nil {
+			go chromedp.Call(tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
 		}
 	case *runtime.EventBindingCalled:
 		if ev.Name != bindingName || len(e.scriptObs)+len(e.storageObs) > maxObservations {

@@ -303,6 +303,9 @@ func TestChromeHostileSite(t *testing.T) {
 	if h := hits.Load(); h > int64(o.Pages+60) {
 		t.Errorf("server saw %d requests for a %d-page scan", h, o.Pages)
 	}
+	if c := findCookie(rep, "after_alert"); c == nil {
+		t.Errorf("a page with an alert: the cookie set after it is missing; pages %+v", rep.Pages)
+	}
 }
 
 func TestChromeScanCanceled(t *testing.T) {

@@ -45,7 +45,7 @@ func hostileSite(t *testing.T, hits *atomic.Int64) *fixture {
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		html(w, `<a href="/endless/0">endless</a> <a href="/huge">huge</a> <a href="/loop-a">loop</a>
-<a href="/chain/0">chain</a> <a href="/slow">slow</a> <a href="/drip">drip</a>`)
+<a href="/chain/0">chain</a> <a href="/slow">slow</a> <a href="/drip">drip</a> <a href="/alert">alert</a>`)
 	})
 	mux.HandleFunc("/endless/{n}", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -76,6 +76,10 @@ func hostileSite(t *testing.T, hits *atomic.Int64) *fixture {
 		hits.Add(1)
 		n, _ := strconv.Atoi(r.PathValue("n"))
 		http.Redirect(w, r, "/chain/"+strconv.Itoa(n+1), http.StatusFound)
+	})
+	mux.HandleFunc("/alert", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		html(w, `<script>alert("hello"); document.cookie = "after_alert=1; path=/";</script>`)
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
