@@ -36,7 +36,7 @@ func statusOf(err error) (int, string, int) {
 	case errors.As(err, &fe):
 		return fe.Code, fe.Message, 0
 	case errors.Is(err, consent.ErrInvalid), errors.Is(err, widget.ErrInvalidConfig),
-		errors.Is(err, account.ErrInvalid), errors.Is(err, ledger.ErrRange),
+		errors.Is(err, account.ErrInvalid), errors.Is(err, ledger.ErrRange), errors.Is(err, ledger.ErrInvalid),
 		errors.Is(err, consent.ErrBadReceipt):
 		return fiber.StatusBadRequest, err.Error(), 0
 	case errors.Is(err, ledger.ErrNotFound), errors.Is(err, account.ErrNotFound):
@@ -45,6 +45,8 @@ func statusOf(err error) (int, string, int) {
 		return fiber.StatusConflict, err.Error(), 0
 	case errors.Is(err, ledger.ErrPushback), errors.Is(err, ledger.ErrClosed):
 		return fiber.StatusServiceUnavailable, "busy, retry shortly", 1
+	case errors.Is(err, ledger.ErrPending):
+		return fiber.StatusServiceUnavailable, "no signed checkpoint covers this consent yet, retry shortly", 1
 	}
 	return fiber.StatusInternalServerError, "internal error", 0
 }
