@@ -149,9 +149,11 @@ func scanColly(ctx context.Context, o Options, start *url.URL) (*Report, error) 
 		}
 		var av *colly.AlreadyVisitedError
 		if errors.As(err, &av) {
-			// A redirect led to a page crawled already: nothing new.
-			cr.unplan(p.URL)
-			return
+			// A redirect led to a page crawled already.
+			p.Error = "redirects to a page already scanned"
+			if av.Destination != nil {
+				p.FinalURL = av.Destination.String()
+			}
 		}
 		cr.finish(p)
 	})
