@@ -857,3 +857,26 @@ func TestFailedCommit(t *testing.T) {
 		}
 	}
 }
+
+func TestLocate(t *testing.T) {
+	l := mustOpen(t, t.TempDir())
+	a, err := l.Append(context.Background(), Entry{Log: "site-a", ID: "locate-me-0000000000", Time: time.Now(), Leaf: []byte(`{"x":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(context.Background(), Entry{Log: "site-a", ID: "locate-me-0000000001", Time: time.Now(), Leaf: []byte(`{"x":2}`)}); err != nil {
+		t.Fatal(err)
+	}
+	log, index, err := l.Locate("locate-me-0000000000")
+	if err != nil || log != "site-a" || index != a.Index {
+		t.Fatalf("Locate = %q, %d, %v", log, index, err)
+	}
+	if _, index, _ := l.Locate("locate-me-0000000001"); index != 1 {
+		t.Fatalf("second entry at %d", index)
+	}
+	for _, id := range []string{"no-such-id-000000000", "", "bad id with spaces"} {
+		if _, _, err := l.Locate(id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Locate(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}

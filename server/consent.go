@@ -67,15 +67,25 @@ func (s *Server) handleConsent(c *fiber.Ctx) error {
 		return errorf(fiber.StatusBadRequest, "unknown banner version %q for this site", req.Version)
 	}
 
+	if req.Replaces != "" {
+		// A consent may only replace one of the same site's.
+		if log, _, err := s.deps.Ledger.Locate(req.Replaces); err != nil || log != site.ID {
+			if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+				return err
+			}
+			return errorf(fiber.StatusBadRequest, "replaces names no consent of this site")
+		}
+	}
+
 	country := ""
 	if s.deps.Regions != nil {
 		anonAddr, _ := netip.ParseAddr(anon)
 		country, _ = s.deps.Regions.Lookup(anonAddr)
 	}
-	rec := consent.NewRecord(req, site.ID, s.now(), anon, country)
-	leaf := rec.Marshal()
+	now := s.now()
+	rec := consent.NewRecord(req, site.ID, now, anon, country)
 	res, err := s.deps.Ledger.Append(c.UserContext(), ledger.Entry{
-		Log: site.ID, ID: rec.ID, Nonce: req.Nonce, Time: s.now(), Leaf: leaf,
+		Log: site.ID, ID: rec.ID, Nonce: req.Nonce, Time: now, Leaf: rec.Marshal(),
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,9 @@ type Ledger interface {
 	// Proof returns ErrNotFound for an unknown id; it waits briefly for a
 	// checkpoint that covers the entry.
 	Proof(ctx context.Context, id string) (*ledger.Proof, error)
+	// Locate returns the log and index of a committed entry, or ErrNotFound;
+	// it does not wait.
+	Locate(id string) (log string, index uint64, err error)
 	// Checkpoint returns ErrNotFound while the log has no checkpoint.
 	Checkpoint(log string) ([]byte, error)
 	// Consistency returns ErrRange for sizes the log cannot prove.

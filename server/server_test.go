@@ -302,6 +302,7 @@ func TestConsentRejectsBadInput(t *testing.T) {
 		{"null origin", edit(nil), []string{"Origin", "null"}, 403, "origin"},
 		{"oversized", edit(func(m map[string]any) { m["url"] = "https://shop.example/" + strings.Repeat("a", 9000) }), nil, 413, "body over"},
 		{"wrong content type", edit(nil), []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "content type"},
+		{"replaces unknown consent", edit(func(m map[string]any) { m["replaces"] = "AAAAAAAAAAAAAAAAAAAAAA" }), nil, 400, "replaces names no consent"},
 		{"nul bytes", []byte("{\"site\":\"\x00\"}"), nil, 400, "bad JSON"},
 		{"deep nesting", []byte(strings.Repeat(`{"state":`, 800)), nil, 400, ""},
 	}
@@ -323,6 +324,33 @@ func TestConsentRejectsBadInput(t *testing.T) {
 				t.Fatalf("bad input reached the ledger: size %d", n)
 			}
 		})
+	}
+}
+
+func TestReplacesMustNameAConsentOfTheSameSite(t *testing.T) {
+	ts := startServer(t)
+	resp, body := ts.do(t, "POST", "/v1/consent", ts.consentBody(nil))
+	if resp.StatusCode != 201 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	var first consentResponse
+	json.Unmarshal(body, &first)
+	withdraw := func(m map[string]any) {
+		m["method"], m["replaces"] = "withdraw", first.ID
+		m["state"] = map[string]bool{"necessary": true, "preferences": false, "statistics": false, "marketing": false}
+	}
+	if resp, body := ts.do(t, "POST", "/v1/consent", ts.consentBody(withdraw)); resp.StatusCode != 201 {
+		t.Fatalf("withdrawal: %d %s", resp.StatusCode, body)
+	}
+	// Another site cannot point at this site's consent.
+	canonical := widget.DefaultConfig().Canonical()
+	other, _ := ts.sites.CreateSite(account.Site{Domains: []string{"other.example"}}, account.Banner{Version: widget.VersionOf(canonical), Config: canonical})
+	body = ts.consentBody(func(m map[string]any) {
+		withdraw(m)
+		m["site"], m["url"], m["version"] = other.ID, "https://other.example/", other.Banner
+	})
+	if resp, b := ts.do(t, "POST", "/v1/consent", body); resp.StatusCode != 400 || ts.ledger.Size(other.ID) != 0 {
+		t.Fatalf("cross-site replaces: %d %s", resp.StatusCode, b)
 	}
 }
 
