@@ -7,13 +7,17 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/crumb-consent/crumb/consent"
+	"github.com/crumb-consent/crumb/geo"
 	"github.com/crumb-consent/crumb/scanner"
 	"github.com/crumb-consent/crumb/server"
 )
@@ -98,6 +102,19 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var regions server.Regions
+	if cfg.GeoIP != "" {
+		r, err := geo.Open(cfg.GeoIP)
+		if err != nil {
+			return fmt.Errorf("--geoip: %w", err)
+		}
+		defer r.Close()
+		go reloadOnHangup(ctx, r, logger)
+		regions = r
+		logger.Info("regions from GeoIP database", "file", cfg.GeoIP, "type", r.Type())
+	} else {
+		logger.Info("no GeoIP database: the opt-in rule set applies everywhere")
+	}
 	runner := st.newRunner(cfg.AllowPrivateScan, logger)
 	defer runner.Close()
 	if err := scheduleRescans(st, runner); err != nil {
@@ -106,7 +123,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	srv, err = server.New(server.Config{
 		PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy, RateLimit: cfg.RateLimit, Logger: logger,
 	}, server.Deps{
-		Ledger: st.ledger, Sites: st.sites, Receipts: receipts, Scans: st.scans,
+		Ledger: st.ledger, Sites: st.sites, Receipts: receipts, Scans: st.scans, Regions: regions,
 		Ready: func() error { return st.db.View(func(*bolt.Tx) error { return nil }) },
 	})
 	if err != nil {
@@ -198,4 +215,24 @@ func scheduleRescans(st *stores, runner *scanner.Runner) error {
 		}
 	}
 	return nil
+}
+
+// reloadOnHangup reloads the GeoIP database on SIGHUP, so that an operator
+// can update it without a restart; a file that fails to load changes nothing.
+func reloadOnHangup(ctx context.Context, r *geo.Regions, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := r.Reload(); err != nil {
+				logger.Error("GeoIP reload failed; keeping the database in use", "err", err)
+			} else {
+				logger.Info("GeoIP database reloaded")
+			}
+		}
+	}
 }

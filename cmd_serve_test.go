@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeWithGeoIP: with a country database, the visitor's country (from
+// a trusted proxy's X-Forwarded-For) picks the rule set.
+func TestServeWithGeoIP(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	site := addSite(t, data)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	env, _, errOut := testEnv(nil)
+	env.Ready = ready
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, env, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--public-url", "http://crumb.test",
+			"--geoip", "geo/testdata/GeoLite2-Country-Test.mmdb", "--trust-proxy", "127.0.0.1"})
+	}()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, errOut)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	t.Cleanup(func() { cancel(); <-done })
+
+	for visitor, want := range map[string]string{
+		"2.0.1.2":   "opt-in",  // FR
+		"3.0.1.2":   "opt-out", // US
+		"1.0.0.9":   "notice",  // AU
+		"192.0.2.1": "opt-in",  // not in the database: the strict default
+	} {
+		req, _ := http.NewRequest("GET", base+"/v1/sites/"+site+"/widget.js", nil)
+		req.Header.Set("X-Forwarded-For", visitor)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Crumb-Rule-Set"); got != want {
+			t.Errorf("visitor %s: rule set %q, want %q", visitor, got, want)
+		}
+	}
+}
+
+func TestServeRefusesBadGeoIP(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	env, _, _ := testEnv(nil)
+	err := run(context.Background(), env, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--geoip", "main.go"})
+	if err == nil || !strings.Contains(err.Error(), "--geoip") {
+		t.Fatalf("serve with a bad --geoip file: %v", err)
+	}
+}
