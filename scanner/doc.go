@@ -62,6 +62,15 @@
 // the site set on a given day. Runner.Run rescans scheduled sites (every 30
 // days by default); Compare and Runner.Diff say what changed between scans.
 //
+// # Feeding the banner
+//
+// Services groups a report's cookies by category and provider: the site's
+// cookie declaration, and the services the banner proposes per category.
+// BlockHosts lists the third-party hosts whose scripts and frames the widget
+// should hold until their category is granted: hosts on the built-in tracker
+// list (LookupTracker) and hosts the scan saw setting cookies beyond
+// necessary.
+//
 // # Caveats
 //
 // Targets on loopback, private, link-local, CGNAT and other special-purpose
