@@ -14,8 +14,13 @@ It starts two servers on loopback in its own process:
 
 Each target is driven by the same closed-loop generator: -c clients (default
 256), each with its own keep-alive connection (fasthttp.HostClient with
-MaxConns = clients), send one request, wait for its answer, send the next,
-for -warmup and then -d of measurement. Two phases run in this order:
+MaxConns = clients), send one request, wait for its answer, send the next.
+Each phase measures -d per target (default 10s), split into -rounds slices
+(default 5) that alternate between the two targets (real first, then
+baseline first, …), so that both meet the same background load when the
+machine is shared; -warmup (default 1s, not counted) precedes each target's
+first slice, and a shorter one (≤ 250ms) each later slice, where the closed
+loop restarts. Two phases run in this order:
 
 	consent  POST /v1/consent with a valid body: a distinct nonce per
 	         request and four state variants (accept_all, reject_all,
@@ -25,9 +30,12 @@ for -warmup and then -d of measurement. Two phases run in this order:
 	         returned in the consent phase (the baseline gets the same paths)
 
 For each target and phase it reports requests per second, p50/p90/p99/max
-latency and errors, then the real/baseline ratios and the ledger's group
+latency, errors, the CPU cores the process used and its CPU time per request
+(server and generator together: it depends far less than req/s on what else
+runs on the machine), then the real/baseline ratios and the ledger's group
 commit figures (commits, mean batch size and commit time, taken from
-ledger.Options.OnCommit during the measured consent window).
+ledger.Options.OnCommit during the measured consent slices, and the bytes
+the process wrote to storage per commit, from /proc/self/io).
 
 Counting: a request counts when it completes inside the measurement window;
 latencies are those of the counted requests. Errors are counted over the
@@ -39,12 +47,16 @@ baseline) is a figure to record, not a failure.
 
 Usage:
 
-	go run ./bench/consentload [-c 256] [-d 10s] [-warmup 1s] [-json]
-	    [-cpuprofile FILE] [-proof-cpuprofile FILE] [-keep DIR]
+	go run ./bench/consentload [-c 256] [-d 10s] [-rounds 5] [-warmup 1s]
+	    [-json] [-cpuprofile FILE] [-proof-cpuprofile FILE] [-keep DIR]
+	    [-no-nonce]
 
 -cpuprofile profiles the whole process (server and generator, they share
-it) during the real server's measured consent window, -proof-cpuprofile
-during its proof window; read them with `go tool pprof -top FILE`.
+it) during the real server's measured consent slices, -proof-cpuprofile
+during its proof slices, one file per slice (FILE.1, FILE.2, … when
+-rounds > 1); read them together with `go tool pprof -top FILE.*`.
+-no-nonce leaves the optional nonce out of the consent bodies, to show
+what the ledger's nonce index costs.
 
 The generator shares the machine's cores with the server, as the issue asks;
 its own cost is the same for both targets, so the ratios are what to read.

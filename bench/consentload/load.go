@@ -20,7 +20,8 @@ type PhaseResult struct {
 	Target   string  `json:"target"`
 	Phase    string  `json:"phase"`
 	Clients  int     `json:"clients"`
-	Seconds  float64 `json:"seconds"`  // length of the measurement window
+	Rounds   int     `json:"rounds"`   // measurement slices, alternated with the other target
+	Seconds  float64 `json:"seconds"`  // measured time, all slices together
 	Requests int64   `json:"requests"` // completed OK inside the window
 	RPS      float64 `json:"req_per_s"`
 	P50      float64 `json:"p50_ms"`
@@ -59,6 +60,9 @@ type load struct {
 	// window, when set, is called as the measurement window opens (true)
 	// and closes (false).
 	window func(open bool)
+	// seq0 is added to each worker's request counter, so that the slices
+	// of several rounds make distinct requests.
+	seq0 uint64
 }
 
 // workerStats are one worker's counts; each worker owns its own, so the
@@ -69,10 +73,20 @@ type workerStats struct {
 	msgs   map[string]int64
 }
 
+// slice is what one drive measured: raw, so that the slices of several
+// rounds can be summarised together.
+type slice struct {
+	lat     []time.Duration // of the requests counted in the window
+	errors  int64
+	msgs    map[string]int64
+	seconds float64       // window length
+	cpu     time.Duration // process CPU time during the window
+}
+
 // drive runs the closed loop: l.clients workers, each sending one request
 // at a time until the window closes (or ctx ends), then waits for all of
 // them. It is bounded in time by warmup+dur plus one request timeout.
-func drive(ctx context.Context, l load) PhaseResult {
+func drive(ctx context.Context, l load) slice {
 	start := time.Now()
 	open := start.Add(l.warmup)
 	end := open.Add(l.dur)
@@ -127,7 +141,7 @@ func drive(ctx context.Context, l load) PhaseResult {
 				}
 				req.Reset()
 				req.Header.SetHost(l.client.Addr)
-				l.prepare(w, seq, req)
+				l.prepare(w, l.seq0+seq, req)
 				err := l.client.Do(req, resp)
 				t1 := time.Now()
 				if err == nil {
@@ -158,33 +172,55 @@ func drive(ctx context.Context, l load) PhaseResult {
 	close(stopWindow)
 	windowWG.Wait()
 
-	res := PhaseResult{Target: l.target, Phase: l.phase, Clients: l.clients, Seconds: l.dur.Seconds()}
-	var all []time.Duration
-	for i := range stats {
-		all = append(all, stats[i].lat...)
-		res.Errors += stats[i].errors
-		for msg, n := range stats[i].msgs {
-			if res.ErrorSamples == nil {
-				res.ErrorSamples = map[string]int64{}
-			}
-			if _, ok := res.ErrorSamples[msg]; ok || len(res.ErrorSamples) < maxErrorKinds {
-				res.ErrorSamples[msg] += n
-			}
-		}
-	}
+	sl := slice{seconds: l.dur.Seconds()}
 	// A window cut short by ctx is measured over the time it really ran.
 	if now := time.Now(); now.Before(end) && now.After(open) {
-		res.Seconds = now.Sub(open).Seconds()
+		sl.seconds = now.Sub(open).Seconds()
+	}
+	if cpuClose > cpuOpen {
+		sl.cpu = cpuClose - cpuOpen
+	}
+	for i := range stats {
+		sl.lat = append(sl.lat, stats[i].lat...)
+		sl.errors += stats[i].errors
+		sl.msgs = mergeErrors(sl.msgs, stats[i].msgs)
+	}
+	return sl
+}
+
+// mergeErrors adds the counts of src to dst, keeping at most maxErrorKinds
+// messages.
+func mergeErrors(dst, src map[string]int64) map[string]int64 {
+	for msg, n := range src {
+		if dst == nil {
+			dst = map[string]int64{}
+		}
+		if _, ok := dst[msg]; ok || len(dst) < maxErrorKinds {
+			dst[msg] += n
+		}
+	}
+	return dst
+}
+
+// summarize turns the slices one target measured in one phase into figures.
+func summarize(target, phase string, clients int, parts []slice) PhaseResult {
+	res := PhaseResult{Target: target, Phase: phase, Clients: clients, Rounds: len(parts)}
+	var all []time.Duration
+	var cpu time.Duration
+	for _, sl := range parts {
+		all = append(all, sl.lat...)
+		res.Errors += sl.errors
+		res.ErrorSamples = mergeErrors(res.ErrorSamples, sl.msgs)
+		res.Seconds += sl.seconds
+		cpu += sl.cpu
 	}
 	res.Requests = int64(len(all))
 	if res.Seconds > 0 {
 		res.RPS = float64(res.Requests) / res.Seconds
+		res.CPUCores = cpu.Seconds() / res.Seconds
 	}
-	if cpuClose > cpuOpen && res.Seconds > 0 {
-		res.CPUCores = (cpuClose - cpuOpen).Seconds() / res.Seconds
-		if res.Requests > 0 {
-			res.CPUPerReq = float64((cpuClose - cpuOpen).Microseconds()) / float64(res.Requests)
-		}
+	if res.Requests > 0 {
+		res.CPUPerReq = float64(cpu.Microseconds()) / float64(res.Requests)
 	}
 	slices.Sort(all)
 	res.P50 = ms(percentile(all, 0.50))

@@ -23,8 +23,11 @@ import (
 // Options configure one run.
 type Options struct {
 	Clients  int           // concurrent closed-loop clients per target (default 256)
-	Duration time.Duration // measurement window per target and phase (default 10s)
-	Warmup   time.Duration // before each window; not counted (default 1s)
+	Duration time.Duration // measured time per target and phase (default 10s)
+	// Rounds splits Duration into slices that alternate between the two
+	// targets (default 5), so that both see the same background load.
+	Rounds int
+	Warmup time.Duration // before each window; not counted (default 1s)
 	// MaxIDs bounds the consent ids kept for the proof phase (default 1<<20).
 	MaxIDs int
 	// CPUProfile and ProofCPUProfile, when set, receive a CPU profile of the
@@ -49,6 +52,9 @@ func (o *Options) defaults() {
 	}
 	if o.Warmup < 0 {
 		o.Warmup = 0
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 5
 	}
 	if o.MaxIDs <= 0 {
 		o.MaxIDs = 1 << 20
@@ -160,26 +166,28 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 		req.SetBody(bufs[w])
 	}
 	ids := newIDCollector(opts.Clients, opts.MaxIDs)
-	var before, after commitSnapshot
+	var open commitSnapshot
+	var commits commitSnapshot // summed over the real consent slices
 	var profErr error
-	consentProf, proofProf := &cpuProfile{path: opts.CPUProfile}, &cpuProfile{path: opts.ProofCPUProfile}
-	rep.Results = append(rep.Results, drive(ctx, load{
+	consentProf := &cpuProfile{path: opts.CPUProfile, numbered: opts.Rounds > 1}
+	proofProf := &cpuProfile{path: opts.ProofCPUProfile, numbered: opts.Rounds > 1}
+	realRes, baseRes := alternate(ctx, opts, load{
 		target: "real", phase: "consent", client: realClient, clients: opts.Clients,
-		warmup: opts.Warmup, dur: opts.Duration, prepare: consentReq, check: ids.check,
-		window: func(open bool) {
-			if open {
-				before = rt.commits.snapshot()
+		prepare: consentReq, check: ids.check,
+		window: func(opening bool) {
+			if opening {
+				open = rt.commits.snapshot()
 			} else {
-				after = rt.commits.snapshot()
+				commits = commits.add(rt.commits.snapshot().sub(open))
 			}
-			profErr = errors.Join(profErr, consentProf.window(open))
+			profErr = errors.Join(profErr, consentProf.window(opening))
 		},
-	}))
-	rep.Ledger = ledgerStats(before, after, opts.Duration.Seconds())
-	rep.Results = append(rep.Results, drive(ctx, load{
+	}, load{
 		target: "baseline", phase: "consent", client: baseClient, clients: opts.Clients,
-		warmup: opts.Warmup, dur: opts.Duration, prepare: consentReq,
-	}))
+		prepare: consentReq,
+	})
+	rep.Results = append(rep.Results, realRes, baseRes)
+	rep.Ledger = ledgerStats(commits, realRes.Seconds)
 
 	// Proof phase: the ids the real server handed out, spread over workers.
 	all := ids.ids()
@@ -191,15 +199,15 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 		bufs[w] = append(append(bufs[w][:0], "/v1/proof/"...), id...)
 		req.SetRequestURIBytes(bufs[w])
 	}
-	rep.Results = append(rep.Results, drive(ctx, load{
+	realRes, baseRes = alternate(ctx, opts, load{
 		target: "real", phase: "proof", client: realClient, clients: opts.Clients,
-		warmup: opts.Warmup, dur: opts.Duration, prepare: proofReq, check: checkProof,
-		window: func(open bool) { profErr = errors.Join(profErr, proofProf.window(open)) },
-	}))
-	rep.Results = append(rep.Results, drive(ctx, load{
+		prepare: proofReq, check: checkProof,
+		window: func(opening bool) { profErr = errors.Join(profErr, proofProf.window(opening)) },
+	}, load{
 		target: "baseline", phase: "proof", client: baseClient, clients: opts.Clients,
-		warmup: opts.Warmup, dur: opts.Duration, prepare: proofReq,
-	}))
+		prepare: proofReq,
+	})
+	rep.Results = append(rep.Results, realRes, baseRes)
 	rep.TreeSize = rt.ledger.Size(rt.site)
 
 	for _, phase := range []string{"consent", "proof"} {
@@ -215,6 +223,34 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 		return rep, fmt.Errorf("cpu profile: %w", profErr)
 	}
 	return rep, ctx.Err()
+}
+
+// alternate drives the real and the baseline target through one phase in
+// opts.Rounds slices each, swapping which goes first every round, so that
+// both meet the same background load on a shared machine. Each target warms
+// up before its first slice, and briefly before later ones (the closed loop
+// restarts, all clients at once).
+func alternate(ctx context.Context, opts Options, realLoad, baseLoad load) (real, base PhaseResult) {
+	each := opts.Duration / time.Duration(opts.Rounds)
+	var parts [2][]slice
+	for r := 0; r < opts.Rounds && ctx.Err() == nil; r++ {
+		order := []int{0, 1}
+		if r%2 == 1 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			l := [2]load{realLoad, baseLoad}[i]
+			l.dur = each
+			l.warmup = min(opts.Warmup, 250*time.Millisecond)
+			if r == 0 {
+				l.warmup = opts.Warmup
+			}
+			l.seq0 = uint64(r) << 40
+			parts[i] = append(parts[i], drive(ctx, l))
+		}
+	}
+	return summarize(realLoad.target, realLoad.phase, opts.Clients, parts[0]),
+		summarize(baseLoad.target, baseLoad.phase, opts.Clients, parts[1])
 }
 
 // checkProof makes sure a real proof answer is a proof.
@@ -238,10 +274,13 @@ func newClient(addr string, clients int) *fasthttp.HostClient {
 	}
 }
 
-// cpuProfile writes a CPU profile of one measurement window to path.
+// cpuProfile writes a CPU profile of each measurement window to path, or,
+// when numbered, to path.1, path.2, … (`go tool pprof` merges them).
 type cpuProfile struct {
-	path string
-	f    *os.File
+	path     string
+	numbered bool
+	n        int
+	f        *os.File
 }
 
 // window starts the profile as the window opens and ends it as it closes.
@@ -250,7 +289,12 @@ func (p *cpuProfile) window(open bool) error {
 		return nil
 	}
 	if open {
-		f, err := os.Create(p.path)
+		name := p.path
+		if p.numbered {
+			p.n++
+			name += "." + strconv.Itoa(p.n)
+		}
+		f, err := os.Create(name)
 		if err != nil {
 			return err
 		}
@@ -291,8 +335,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	if !r.Nonces {
 		nonces = "WITHOUT nonces"
 	}
-	fmt.Fprintf(w, "consentload: %d clients per target, %.1fs warm-up + %.1fs measured per target and phase, consents %s, GOMAXPROCS %d, %s\n\n",
-		r.Clients, r.Warmup, r.result("real", "consent").Seconds, nonces, r.GOMAXPROCS, r.GoVersion)
+	c := r.result("real", "consent")
+	fmt.Fprintf(w, "consentload: %d clients per target, %.1fs warm-up, %.1fs measured per target and phase in %d alternating slices, consents %s, GOMAXPROCS %d, %s\n\n",
+		r.Clients, r.Warmup, c.Seconds, c.Rounds, nonces, r.GOMAXPROCS, r.GoVersion)
 	fmt.Fprintf(w, "%-9s %-8s %10s %8s %8s %8s %8s %9s %7s %6s %9s\n", "target", "phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors", "cores", "cpu µs/req")
 	for _, res := range r.Results {
 		fmt.Fprintf(w, "%-9s %-8s %10.0f %8.2f %8.2f %8.2f %8.2f %9d %7d %6.2f %9.1f\n",
@@ -330,6 +375,7 @@ func main() {
 	flag.IntVar(&opts.Clients, "c", 256, "concurrent closed-loop clients per target")
 	flag.DurationVar(&opts.Duration, "d", 10*time.Second, "measurement window per target and phase")
 	flag.DurationVar(&opts.Warmup, "warmup", time.Second, "warm-up before each window (not counted)")
+	flag.IntVar(&opts.Rounds, "rounds", 5, "slices per target and phase, alternating between the targets")
 	flag.IntVar(&opts.MaxIDs, "ids", 1<<20, "consent ids kept for the proof phase")
 	flag.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the real server's consent window to `file`")
 	flag.StringVar(&opts.ProofCPUProfile, "proof-cpuprofile", "", "write a CPU profile of the real server's proof window to `file`")
@@ -337,7 +383,7 @@ func main() {
 	flag.BoolVar(&opts.NoNonce, "no-nonce", false, "post consents without the optional nonce (an experiment: the widget sends one)")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	flag.Parse()
-	if flag.NArg() > 0 || opts.Clients <= 0 || opts.Duration <= 0 || opts.Warmup < 0 {
+	if flag.NArg() > 0 || opts.Clients <= 0 || opts.Duration <= 0 || opts.Warmup < 0 || opts.Rounds <= 0 {
 		flag.Usage()
 		os.Exit(2)
 	}

@@ -15,7 +15,7 @@ import (
 func TestRunLoad(t *testing.T) {
 	var serverLog bytes.Buffer
 	rep, err := runLoad(context.Background(), Options{
-		Clients: 8, Duration: 700 * time.Millisecond, Warmup: 200 * time.Millisecond, ServerLog: &serverLog,
+		Clients: 8, Duration: 600 * time.Millisecond, Rounds: 2, Warmup: 200 * time.Millisecond, ServerLog: &serverLog,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestRunLoad(t *testing.T) {
 		if res.Errors != 0 {
 			t.Errorf("%s %s: %d errors: %v", res.Target, res.Phase, res.Errors, res.ErrorSamples)
 		}
-		if res.Requests == 0 || res.RPS <= 0 || res.P99 <= 0 || res.P50 > res.P99 {
+		if res.Rounds != 2 || res.Requests == 0 || res.RPS <= 0 || res.P99 <= 0 || res.P50 > res.P99 {
 			t.Errorf("%s %s: implausible figures %+v", res.Target, res.Phase, res)
 		}
 	}

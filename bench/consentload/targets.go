@@ -38,6 +38,22 @@ func (c *commitStats) observe(batch int, d time.Duration) {
 // written to storage so far (-1 where /proc/self/io is not available).
 type commitSnapshot struct{ commits, appends, nanos, diskWrite int64 }
 
+func (a commitSnapshot) sub(b commitSnapshot) commitSnapshot {
+	d := commitSnapshot{a.commits - b.commits, a.appends - b.appends, a.nanos - b.nanos, a.diskWrite - b.diskWrite}
+	if a.diskWrite < 0 || b.diskWrite < 0 {
+		d.diskWrite = -1
+	}
+	return d
+}
+
+func (a commitSnapshot) add(b commitSnapshot) commitSnapshot {
+	d := commitSnapshot{a.commits + b.commits, a.appends + b.appends, a.nanos + b.nanos, a.diskWrite + b.diskWrite}
+	if a.diskWrite < 0 || b.diskWrite < 0 {
+		d.diskWrite = -1
+	}
+	return d
+}
+
 func (c *commitStats) snapshot() commitSnapshot {
 	return commitSnapshot{c.commits.Load(), c.appends.Load(), c.nanos.Load(), diskWriteBytes()}
 }
@@ -74,18 +90,19 @@ type LedgerStats struct {
 	DiskKiBPerCommit float64 `json:"disk_kib_per_commit"`
 }
 
-func ledgerStats(from, to commitSnapshot, seconds float64) LedgerStats {
-	s := LedgerStats{Commits: to.commits - from.commits, Appends: to.appends - from.appends}
+// ledgerStats summarises the group commits d of windows lasting seconds.
+func ledgerStats(d commitSnapshot, seconds float64) LedgerStats {
+	s := LedgerStats{Commits: d.commits, Appends: d.appends}
 	if s.Commits > 0 {
 		s.MeanBatch = float64(s.Appends) / float64(s.Commits)
-		s.MeanCommitMs = float64(to.nanos-from.nanos) / float64(s.Commits) / 1e6
+		s.MeanCommitMs = float64(d.nanos) / float64(s.Commits) / 1e6
 	}
 	if seconds > 0 {
 		s.CommitsPerS = float64(s.Commits) / seconds
 	}
 	s.DiskKiBPerCommit = -1
-	if from.diskWrite >= 0 && to.diskWrite >= 0 && s.Commits > 0 {
-		s.DiskKiBPerCommit = float64(to.diskWrite-from.diskWrite) / 1024 / float64(s.Commits)
+	if d.diskWrite >= 0 && s.Commits > 0 {
+		s.DiskKiBPerCommit = float64(d.diskWrite) / 1024 / float64(s.Commits)
 	}
 	return s
 }
