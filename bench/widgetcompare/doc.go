@@ -103,8 +103,10 @@ by site, version, rule set and the languages it inlines, and renders and
 compresses (gzip 9, brotli 11) a new one on the request path. Twenty
 sequential requests, each with a language list of built-in languages not asked
 for before, give the miss latency (and the same twenty again the hit
-latency); then -c requests at once for one more new list show what a burst
-of visitors costs on a new banner version.
+latency); then -c requests at once, on connections opened beforehand, for
+one more new list show what a burst of visitors costs on a new banner
+version. The process's CPU time for the burst over that of one miss says how
+many of them rendered and compressed the variant themselves.
 
 # Output and exit status
 

@@ -316,9 +316,11 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	if c := r.Cold; c != nil {
 		fmt.Fprintf(w, "widget.js cache misses (a language list not asked for before: render + gzip 9 + brotli 11 on the request path):\n"+
-			"  %d sequential misses: p50 %.1f ms, max %.1f ms (the same requests cached: p50 %.2f ms)\n"+
-			"  %d concurrent requests for one new list: all answered after %.0f ms, p50 %.0f ms, %d failed\n",
-			c.Misses, c.MissP50, c.MissMax, c.HitP50, c.Burst, c.BurstAll, c.BurstP50, c.BurstErrors)
+			"  %d sequential misses: p50 %.1f ms, max %.1f ms, %.1f ms CPU each (the same requests cached: p50 %.2f ms)\n"+
+			"  %d concurrent requests for one new list: all answered after %.0f ms, p50 %.0f ms, %d failed;\n"+
+			"  %.0f ms CPU = %.1f× one miss's\n",
+			c.Misses, c.MissP50, c.MissMax, c.MissCPU, c.HitP50, c.Burst, c.BurstAll, c.BurstP50, c.BurstErrors,
+			c.BurstCPU, div(c.BurstCPU, c.MissCPU))
 	}
 	fmt.Fprintf(w, "\ngoal (issue 3): gzip ≤ %d B: %s (%d B)", sizeBudget, yes(r.Goal.Size), r.Goal.GzipBytes)
 	if r.Goal.TimeRatio > 0 {
@@ -328,6 +330,13 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, f := range r.Failures {
 		fmt.Fprintf(w, "FAILED %s\n", f)
 	}
+}
+
+func div(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
 
 func yes(b bool) string {
