@@ -148,7 +148,7 @@ func TestSiteScanFeedsBannerAndEvidence(t *testing.T) {
 
 	// The banner now declares _ga and blocks Google Analytics' host.
 	js := string(get(t, base+"/v1/sites/"+site+"/widget.js"))
-	if !strings.Contains(js, `"name":"_ga"`) || !strings.Contains(js, `"google-analytics.com"`) {
+	if !strings.Contains(js, `"name":"_ga"`) || !strings.Contains(js, `"hosts":["www.google-analytics.com"]`) {
 		t.Fatalf("widget.js lacks the scan's declaration or services:\n%.2000s", js)
 	}
 

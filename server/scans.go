@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -69,9 +68,11 @@ func (s *Server) findings(site string) *scanFindings {
 	return f
 }
 
-// fromReport turns a report into declaration rows and tracker services.
-// Unclassified cookies are left out of the declaration: the owner has to say
-// what they are (they stay visible in the report).
+// fromReport turns a report into declaration rows and the services the
+// widget blocks: one per provider and category among the third-party hosts
+// the scanner says wait for consent (scanner.BlockHosts), with the cookies
+// the scanner attributes to that provider. Unclassified cookies are left out
+// of the declaration: the owner has to say what they are first.
 func fromReport(rep *scanner.Report) ([]widget.DeclaredCookie, []widget.Service) {
 	var cookies []widget.DeclaredCookie
 	seen := map[string]bool{}
@@ -88,41 +89,40 @@ func fromReport(rep *scanner.Report) ([]widget.DeclaredCookie, []widget.Service)
 			Name: c.Name, Category: c.Category, Provider: provider, Purpose: c.Purpose, Expiry: lifetimeText(c.Expires, rep.Finished),
 		})
 	}
-	byDomain := map[string]int{}
+
+	type key struct{ name, category string }
+	index := map[key]int{}
 	var services []widget.Service
-	for _, r := range rep.Requests {
-		if !r.ThirdParty {
+	for _, b := range scanner.BlockHosts(rep) {
+		if !widget.IsCategory(b.Category) || b.Category == widget.Necessary {
 			continue
 		}
-		u, err := url.Parse(r.URL)
-		if err != nil {
-			continue
+		k := key{b.Provider, b.Category}
+		if k.name == "" {
+			k.name = b.Host
 		}
-		tr, ok := scanner.LookupTracker(u.Hostname())
-		if !ok || !widget.IsCategory(tr.Category) || tr.Category == widget.Necessary {
-			continue
+		i, ok := index[k]
+		if !ok {
+			i = len(services)
+			index[k] = i
+			services = append(services, widget.Service{Name: k.name, Category: k.category})
 		}
-		if _, dup := byDomain[tr.Domain]; dup || len(services) == widget.MaxServices {
-			continue
+		if len(services[i].Hosts) < widget.MaxHostsPerSvc {
+			services[i].Hosts = append(services[i].Hosts, b.Host)
 		}
-		byDomain[tr.Domain] = len(services)
-		services = append(services, widget.Service{Name: tr.Provider, Category: tr.Category, Hosts: []string{tr.Domain}})
 	}
-	// The cookies those providers set, so the banner lists them under the service.
-	for _, c := range rep.Cookies {
-		for domain, i := range byDomain {
-			d := strings.TrimPrefix(c.Domain, ".")
-			if (d == domain || strings.HasSuffix(d, "."+domain)) && len(services[i].Cookies) < widget.MaxCookiesPerSvc {
-				services[i].Cookies = append(services[i].Cookies, c.Name)
-			}
+	for _, sv := range scanner.Services(rep) {
+		if i, ok := index[key{sv.Provider, sv.Category}]; ok && sv.Provider != "" {
+			n := min(len(sv.Names), widget.MaxCookiesPerSvc-len(services[i].Cookies))
+			services[i].Cookies = append(services[i].Cookies, sv.Names[:n]...)
 		}
 	}
 	return cookies, services
 }
 
 // withFindings returns cfg with the scan's findings added: the declaration
-// when the owner has none, and tracker services for hosts no service of the
-// owner's covers. If the result does not validate, cfg is used unchanged.
+// when the owner has none, and services for blocked hosts no service of the
+// owner's covers. Each addition must keep the config valid, or is left out.
 func withFindings(cfg widget.Config, f *scanFindings) widget.Config {
 	if f.report == "" {
 		return cfg
@@ -130,6 +130,9 @@ func withFindings(cfg widget.Config, f *scanFindings) widget.Config {
 	out := cfg
 	if len(cfg.Cookies) == 0 {
 		out.Cookies = f.cookies
+		if out.Validate() != nil {
+			out.Cookies = cfg.Cookies
+		}
 	}
 	covered := map[string]bool{}
 	for _, s := range cfg.Services {
@@ -139,12 +142,13 @@ func withFindings(cfg widget.Config, f *scanFindings) widget.Config {
 	}
 	out.Services = append([]widget.Service(nil), cfg.Services...)
 	for _, s := range f.services {
-		if !covered[s.Hosts[0]] && len(out.Services) < widget.MaxServices {
-			out.Services = append(out.Services, s)
+		if covered[s.Hosts[0]] || len(out.Services) == widget.MaxServices {
+			continue
 		}
-	}
-	if out.Validate() != nil {
-		return cfg
+		out.Services = append(out.Services, s)
+		if out.Validate() != nil {
+			out.Services = out.Services[:len(out.Services)-1]
+		}
 	}
 	return out
 }

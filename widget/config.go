@@ -159,7 +159,12 @@ func DefaultConfig() Config {
 		Texts:               map[string]Texts{},
 		ConsentLifetimeDays: 365,
 		SettingsButton:      true,
-		Cookies:             []DeclaredCookie{},
+		// DESIGN §6: Consent Mode is pushed wherever a Google tag may run.
+		ConsentMode: true,
+		// Blocks only the hosts of listed services (the owner's, and those a
+		// scan finds beyond necessary), so it is safe on by default.
+		AutoBlock: true,
+		Cookies:   []DeclaredCookie{},
 	}
 }
 

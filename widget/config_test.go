@@ -207,7 +207,7 @@ func TestCanonicalGolden(t *testing.T) {
 		`"colors":{"primary":"","background":"","text":""},"categories":[{"id":"necessary","enabled":true},` +
 		`{"id":"preferences","enabled":true},{"id":"statistics","enabled":true},{"id":"marketing","enabled":true}],` +
 		`"services":[],"texts":{},"privacy_url":"","consent_lifetime_days":365,"cookie_domain":"",` +
-		`"settings_button":true,"consent_mode":false,"auto_block":false,"cookies":[]}`
+		`"settings_button":true,"consent_mode":true,"auto_block":true,"cookies":[]}`
 	if got := string(DefaultConfig().Canonical()); got != want {
 		t.Fatalf("default canonical =\n%s\nwant\n%s", got, want)
 	}
