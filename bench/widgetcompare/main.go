@@ -35,6 +35,9 @@ type Options struct {
 	// load (default 64 clients, 5s measured after 500ms).
 	LoadClients              int
 	LoadDuration, LoadWarmup time.Duration
+	// ColdMisses is the sequential widget.js cache misses measured after
+	// the load (default 20); the burst has LoadClients requests.
+	ColdMisses int
 	// Trace, when positive, adds that many traced visits per library
 	// after the timed ones, for Report.Breakdowns and Report.Traces.
 	Trace int
@@ -72,6 +75,9 @@ func (o *Options) defaults() error {
 	}
 	if o.LoadWarmup <= 0 {
 		o.LoadWarmup = 500 * time.Millisecond
+	}
+	if o.ColdMisses <= 0 {
+		o.ColdMisses = 20
 	}
 	if o.ServerLog == nil {
 		o.ServerLog = os.Stderr
@@ -235,7 +241,7 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 				return rep, fmt.Errorf("load on %s: %d requests failed, first: %s", l.Path, l.Errors, l.FirstError)
 			}
 		}
-		cold, err := coldWidget(ctx, crumb, 20, opts.LoadClients)
+		cold, err := coldWidget(ctx, crumb, opts.ColdMisses, opts.LoadClients)
 		if err != nil {
 			return rep, err
 		}

@@ -29,7 +29,7 @@ func testLibs(t *testing.T) []string {
 
 func quiet(o Options) Options {
 	o.ServerLog = io.Discard
-	o.LoadClients, o.LoadDuration, o.LoadWarmup = 4, 200*time.Millisecond, 50*time.Millisecond
+	o.LoadClients, o.LoadDuration, o.LoadWarmup, o.ColdMisses = 4, 200*time.Millisecond, 50*time.Millisecond, 3
 	return o
 }
 
@@ -65,7 +65,7 @@ func TestSizesAndLoad(t *testing.T) {
 	if rep.LoadRatio <= 0 {
 		t.Errorf("load ratio %v", rep.LoadRatio)
 	}
-	if c := rep.Cold; c == nil || c.Misses != 20 || c.MissP50 <= 0 || c.MissCPU <= 0 || c.BurstCPU <= 0 || c.HitP50 <= 0 || c.Burst != 4 || c.BurstAll <= 0 || c.BurstErrors != 0 {
+	if c := rep.Cold; c == nil || c.Misses != 3 || c.MissP50 <= 0 || c.MissCPU <= 0 || c.BurstCPU <= 0 || c.HitP50 <= 0 || c.Burst != 4 || c.BurstAll <= 0 || c.BurstErrors != 0 {
 		t.Errorf("cold %+v", c)
 	}
 	var out bytes.Buffer
