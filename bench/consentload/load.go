@@ -91,28 +91,34 @@ func drive(ctx context.Context, l load) slice {
 	open := start.Add(l.warmup)
 	end := open.Add(l.dur)
 
+	// The window marks fire on time even when the workers finish first
+	// (they stop only once the window has closed, or when ctx ends).
 	var windowWG sync.WaitGroup
-	stopWindow := make(chan struct{})
 	var cpuOpen, cpuClose time.Duration
 	windowWG.Add(1)
 	go func() {
 		defer windowWG.Done()
+		opened := false
 		for _, m := range []struct {
 			at   time.Time
 			open bool
 		}{{open, true}, {end, false}} {
 			select {
 			case <-time.After(time.Until(m.at)):
-				if m.open {
-					cpuOpen = processCPU()
-				} else {
-					cpuClose = processCPU()
+			case <-ctx.Done():
+				if opened && l.window != nil {
+					l.window(false) // stop what the opening started
 				}
-				if l.window != nil {
-					l.window(m.open)
-				}
-			case <-stopWindow:
 				return
+			}
+			if m.open {
+				opened = true
+				cpuOpen = processCPU()
+			} else {
+				cpuClose = processCPU()
+			}
+			if l.window != nil {
+				l.window(m.open)
 			}
 		}
 	}()
@@ -169,7 +175,6 @@ func drive(ctx context.Context, l load) slice {
 		}()
 	}
 	wg.Wait()
-	close(stopWindow)
 	windowWG.Wait()
 
 	sl := slice{seconds: l.dur.Seconds()}

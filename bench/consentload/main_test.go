@@ -30,7 +30,7 @@ func TestRunLoad(t *testing.T) {
 		if res.Errors != 0 {
 			t.Errorf("%s %s: %d errors: %v", res.Target, res.Phase, res.Errors, res.ErrorSamples)
 		}
-		if res.Rounds != 2 || res.Requests == 0 || res.RPS <= 0 || res.P99 <= 0 || res.P50 > res.P99 {
+		if res.Rounds != 2 || res.Requests == 0 || res.RPS <= 0 || res.P99 <= 0 || res.P50 > res.P99 || res.CPUPerReq <= 0 {
 			t.Errorf("%s %s: implausible figures %+v", res.Target, res.Phase, res)
 		}
 	}
