@@ -42,18 +42,8 @@ func (c *crawl) preflight(ctx context.Context) error {
 	return err
 }
 
-// plan reserves a page for crawling. It returns false when the page is
-// already planned, off the site, or the page budget is spent.
-func (c *crawl) plan(u *url.URL) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.planLocked(u) {
-		return false
-	}
-	c.progressLocked()
-	return true
-}
-
+// planLocked reserves a page for crawling. It returns false when the page
+// is off the site, already planned, or the page budget is spent.
 func (c *crawl) planLocked(u *url.URL) bool {
 	if !c.site.containsURL(u) {
 		return false

@@ -173,13 +173,6 @@ func (f *findings) addCookie(o cookieObs) {
 	}
 }
 
-// hasCookie reports whether a cookie is already recorded.
-func (f *findings) hasCookie(name, domain, path string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.cookies[cookieKey{name, domain, path}] != nil
-}
-
 // addRequest records a request URL (query and fragment dropped: they carry
 // cache busters and sometimes personal data) seen on page.
 func (f *findings) addRequest(raw, typ, page string) {
