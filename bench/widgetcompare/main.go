@@ -377,6 +377,10 @@ func main() {
 	if opts.WarmupRuns == 0 {
 		opts.WarmupRuns = -1 // none; Options treats 0 as the default
 	}
+	if err := opts.defaults(); err != nil {
+		fmt.Fprintln(os.Stderr, "widgetcompare:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
