@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,7 +28,7 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	consentRuns := fs.String("consent", "", `chrome engine: "all" also loads each page after Accept all and after Reject all in the Crumb banner`)
 	allowPrivate := fs.Bool("allow-private-scan", false, "allow loopback and private addresses as targets")
 	site := fs.String("site", "", "store the report as this site's scan (with its evidence in the ledger); through the running server if there is one")
-	data := fs.String("data", "./data", "data directory (with --site)")
+	data := fs.String("data", "./data", "data directory: its imported cookie definitions classify the cookies; with --site, where the report is stored")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
@@ -47,7 +49,8 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	}
 	report, err := scanner.Scan(ctx, scanner.Options{
 		URL: fs.Arg(0), Pages: *pages, Engine: *engine, Consent: *consentRuns, AllowPrivate: *allowPrivate,
-		Progress: func(done, planned int) { fmt.Fprintf(env.Stderr, "\rscanned %d/%d pages", done, planned) },
+		Classifier: importedClassifier(env, *data),
+		Progress:   func(done, planned int) { fmt.Fprintf(env.Stderr, "\rscanned %d/%d pages", done, planned) },
 	})
 	fmt.Fprintln(env.Stderr)
 	if err != nil {
@@ -63,6 +66,30 @@ func writeReport(w io.Writer, report *scanner.Report, format string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(report)
+}
+
+// importedClassifier is the classifier with the definitions imported into
+// the data directory (crumb cookies import), or nil (the built-in database)
+// when there are none or a running server holds the directory.
+func importedClassifier(env *Env, data string) *scanner.Classifier {
+	if _, err := os.Stat(filepath.Join(data, crumbDBFile)); err != nil {
+		return nil
+	}
+	db, err := openCrumbDB(data)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "classifying with the built-in database only: %v\n", err)
+		return nil
+	}
+	defer db.Close()
+	store, err := scanner.OpenStore(db)
+	if err != nil {
+		return nil
+	}
+	c, err := store.Classifier()
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // siteScans is a job runner: the local one when no server runs, or the
