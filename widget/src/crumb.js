@@ -541,13 +541,24 @@ function sync () {
   ui.fab.hidden = ui.open || !C.settings_button || !valid
 }
 
-function show (layer2, via) {
+function show (layer2, via, deferred) {
   if (!ui) build()
   ui.layer2 = !!layer2
   ui.via = via || ''
   if (!ui.open) {
     ui.prev = D.activeElement
     ui.open = true
+    if (deferred) {
+      // On page load, leave the dialog's first style and layout to the next
+      // frame rather than forcing them inside the page's script task. Hidden
+      // tabs run no frames, hence the timer.
+      let once = 0
+      const go = () => { if (!once++ && ui.open) { open(); ui.box.focus() } }
+      requestAnimationFrame(go)
+      setTimeout(go, 100)
+      sync()
+      return
+    }
     open()
   }
   sync()
@@ -657,9 +668,9 @@ function start () {
   if (!valid && gpc && rule !== 'notice') {
     // Global Privacy Control: recorded as the visitor's choice when they have made none.
     choose(defaults(), 'gpc')
-    if (rule === 'opt-in') show(false) // they may still opt in to the rest
+    if (rule === 'opt-in') show(false, '', true) // they may still opt in to the rest
   } else if (!valid) {
-    show(false)
+    show(false, '', true)
   } else if (C.settings_button) {
     build()
     sync()
