@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/netip"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/andybalholm/brotli"
@@ -170,4 +174,51 @@ func builtinTitle(t *testing.T, lang string) string {
 	}
 	b, _ := json.Marshal(title)
 	return strings.Trim(string(b), `"`)
+}
+
+func TestWidgetCacheRendersAMissOnce(t *testing.T) {
+	wc := newWidgetCache(2)
+	var renders atomic.Int32
+	release := make(chan struct{})
+	render := func() ([]byte, error) {
+		renders.Add(1)
+		<-release
+		return []byte("js"), nil
+	}
+	var wg sync.WaitGroup
+	got := make([]*renderedWidget, 16)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = wc.get("k", render)
+		}()
+	}
+	for renders.Load() == 0 {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if n := renders.Load(); n != 1 {
+		t.Fatalf("%d concurrent misses rendered %d times", len(got), n)
+	}
+	for _, w := range got {
+		if w != got[0] || string(w.plain) != "js" {
+			t.Fatal("waiters got different results")
+		}
+	}
+	// A full cache makes room for one entry; it does not empty itself.
+	once := func() ([]byte, error) { return []byte("x"), nil }
+	wc.get("a", once)
+	wc.get("b", once)
+	if len(wc.entries) != 2 {
+		t.Fatalf("cache holds %d entries, max 2", len(wc.entries))
+	}
+	// A failed render is not cached.
+	if _, err := wc.get("bad", func() ([]byte, error) { return nil, errors.New("boom") }); err == nil {
+		t.Fatal("render error lost")
+	}
+	if _, ok := wc.entries["bad"]; ok || len(wc.pending) != 0 {
+		t.Fatal("a failed render stayed in the cache")
+	}
 }
