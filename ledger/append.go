@@ -377,7 +377,11 @@ func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
 		if err != nil {
 			return nil, err
 		}
-		sb.FillPercent = s.fill // append-only buckets pack pages full
+		// FillPercent belongs to this handle, not to the file: set it in
+		// every write transaction. h, l and d only grow at their end, so
+		// their pages are packed full (1.0); the nonce index takes random
+		// keys and keeps bbolt's 0.5, which leaves room for inserts.
+		sb.FillPercent = s.fill
 		*s.dst = sb
 	}
 	// Stored hashes and leaves are never overwritten: check that the size
