@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/crumb-consent/crumb/bench/internal/realserver"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -129,18 +131,18 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	rt, err := startReal(dir, errorLogger(opts.ServerLog))
+	rt, err := startReal(dir, realserver.ErrorLogger(opts.ServerLog))
 	if err != nil {
 		return nil, fmt.Errorf("real server: %w", err)
 	}
 	defer rt.Close()
-	base, err := startBaseline()
+	base, err := realserver.StartBaseline()
 	if err != nil {
 		return nil, fmt.Errorf("baseline server: %w", err)
 	}
 	defer base.Close()
 
-	realClient, baseClient := newClient(rt.addr, opts.Clients), newClient(base.addr, opts.Clients)
+	realClient, baseClient := newClient(rt.Addr, opts.Clients), newClient(base.Addr, opts.Clients)
 	defer realClient.CloseIdleConnections()
 	defer baseClient.CloseIdleConnections()
 
@@ -159,7 +161,7 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 	// them but reads them all the same.
 	bufs := make([][]byte, opts.Clients)
 	consentReq := func(w int, seq uint64, req *fasthttp.Request) {
-		bufs[w] = consentBody(bufs[w][:0], rt.site, rt.version, prefix, w, seq)
+		bufs[w] = consentBody(bufs[w][:0], rt.Site, rt.Version, prefix, w, seq)
 		req.Header.SetMethod(fasthttp.MethodPost)
 		req.SetRequestURI("/v1/consent")
 		req.Header.SetContentType("application/json")
@@ -208,7 +210,7 @@ func runLoad(ctx context.Context, opts Options) (*Report, error) {
 		prepare: proofReq,
 	})
 	rep.Results = append(rep.Results, realRes, baseRes)
-	rep.TreeSize = rt.ledger.Size(rt.site)
+	rep.TreeSize = rt.Ledger.Size(rt.Site)
 
 	for _, phase := range []string{"consent", "proof"} {
 		r, b := rep.result("real", phase), rep.result("baseline", phase)

@@ -1,26 +1,14 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/crumb-consent/crumb/account"
-	"github.com/crumb-consent/crumb/consent"
-	"github.com/crumb-consent/crumb/ledger"
-	"github.com/crumb-consent/crumb/server"
-	"github.com/crumb-consent/crumb/widget"
+	"github.com/crumb-consent/crumb/bench/internal/realserver"
 )
 
 // commitStats accumulates the ledger's OnCommit reports.
@@ -107,103 +95,20 @@ func ledgerStats(d commitSnapshot, seconds float64) LedgerStats {
 	return s
 }
 
-// realTarget is server.New over real stores in a data directory, wired
-// the way `crumb serve` wires them (stores.go, cmd_serve.go).
+// realTarget is the real server with the ledger's commit statistics.
 type realTarget struct {
-	addr    string
-	site    string
-	version string
+	*realserver.Server
 	commits *commitStats
-	srv     *server.Server
-	ledger  *ledger.Ledger
-	db      *bolt.DB
 }
 
-// startReal opens the stores in dir, registers one site for shop.example
-// with the default banner, and serves on a fresh loopback port.
-func startReal(dir string, logger *slog.Logger) (_ *realTarget, err error) {
+// startReal starts the real server on the stores in dir, with one site for
+// shop.example on the default banner.
+func startReal(dir string, logger *slog.Logger) (*realTarget, error) {
 	t := &realTarget{commits: new(commitStats)}
-	var closers []func() error
-	defer func() {
-		if err != nil {
-			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
-			}
-		}
-	}()
-	t.db, err = bolt.Open(filepath.Join(dir, "crumb.db"), 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open crumb.db: %w", err)
-	}
-	closers = append(closers, t.db.Close)
-	sites, err := account.Open(t.db)
+	s, err := realserver.Start(realserver.Options{Dir: dir, Domains: []string{"shop.example"}, OnCommit: t.commits.observe, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
-	canonical := widget.DefaultConfig().Canonical()
-	site, err := sites.CreateSite(account.Site{Name: "Bench shop", Domains: []string{"shop.example"}},
-		account.Banner{Version: widget.VersionOf(canonical), Config: canonical})
-	if err != nil {
-		return nil, fmt.Errorf("create site: %w", err)
-	}
-	t.site, t.version = site.ID, site.Banner
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	closers = append(closers, ln.Close)
-	t.addr = ln.Addr().String()
-	publicURL := "http://" + t.addr
-
-	// Default ledger options, as `crumb serve` uses: the figures are the
-	// product's, not a tuned variant's.
-	t.ledger, err = ledger.Open(ledger.Options{Dir: dir, Host: t.addr, OnCommit: t.commits.observe})
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, t.ledger.Close)
-	receipts, err := consent.LoadReceipts(filepath.Join(dir, "receipt.key"))
-	if err != nil {
-		return nil, err
-	}
-	t.srv, err = server.New(server.Config{PublicURL: publicURL, RateLimit: 0, Logger: logger},
-		server.Deps{Ledger: t.ledger, Sites: sites, Receipts: receipts})
-	if err != nil {
-		return nil, err
-	}
-	go t.srv.Serve(ln) // returns when Close shuts it down
+	t.Server = s
 	return t, nil
-}
-
-// Close shuts the server down (draining in-flight appends) and closes the
-// stores.
-func (t *realTarget) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return errors.Join(t.srv.Shutdown(ctx), t.ledger.Close(), t.db.Close())
-}
-
-// baselineTarget is server.NewBaseline on a fresh loopback port.
-type baselineTarget struct {
-	addr string
-	b    *server.Baseline
-}
-
-func startBaseline() (*baselineTarget, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	b := server.NewBaseline()
-	go b.Serve(ln)
-	return &baselineTarget{addr: ln.Addr().String(), b: b}, nil
-}
-
-func (t *baselineTarget) Close() error { return t.b.Shutdown() }
-
-// errorLogger drops everything below Error: the server logs only its
-// internal errors there, and a load run must show those.
-func errorLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crumb-consent/crumb/bench/internal/realserver"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -146,7 +148,7 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), Runs: opts.Runs, WarmupRuns: opts.WarmupRuns}
-	crumb, err := startCrumb(errorLogger(opts.ServerLog))
+	crumb, err := startCrumb(realserver.ErrorLogger(opts.ServerLog))
 	if err != nil {
 		return nil, err
 	}
@@ -214,14 +216,14 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	if !opts.NoLoad && slices.Contains(opts.Libs, libCrumb) {
-		base, err := startBaseline()
+		base, err := realserver.StartBaseline()
 		if err != nil {
 			return rep, err
 		}
 		defer base.Close()
 		hdr := [][2]string{{"Accept-Encoding", "br"}, {"Accept-Language", "en-US,en;q=0.9"}}
 		rep.Load = driveInterleaved(ctx, []loadSpec{{
-			target: "crumb", addr: crumb.addr, path: crumb.widgetPath(), header: hdr,
+			target: "crumb", addr: crumb.Addr, path: crumb.widgetPath(), header: hdr,
 			clients: opts.LoadClients, warmup: opts.LoadWarmup, dur: opts.LoadDuration,
 			check: func(resp *fasthttp.Response) error {
 				if enc := string(resp.Header.ContentEncoding()); enc != "br" || len(resp.Body()) == 0 {
@@ -230,7 +232,7 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 				return nil
 			},
 		}, {
-			target: "baseline", addr: base.addr, path: "/v1/proof/x", header: hdr,
+			target: "baseline", addr: base.Addr, path: "/v1/proof/x", header: hdr,
 			clients: opts.LoadClients, warmup: opts.LoadWarmup, dur: opts.LoadDuration,
 		}}, loadSlices(opts.LoadDuration))
 		if b := rep.Load[1]; b.RPS > 0 && b.P99 > 0 {

@@ -2,132 +2,38 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/crumb-consent/crumb/bench/internal/realserver"
+
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/crumb-consent/crumb/account"
-	"github.com/crumb-consent/crumb/consent"
-	"github.com/crumb-consent/crumb/ledger"
-	"github.com/crumb-consent/crumb/server"
-	"github.com/crumb-consent/crumb/widget"
 )
 
-// crumbServer is server.New over real stores in a temporary data directory,
-// wired the way `crumb serve` wires them (the pattern of bench/consentload),
-// with one site on the default banner config.
-type crumbServer struct {
-	addr string // host:port on loopback
-	site string
-	dir  string
-	srv  *server.Server
-	lg   *ledger.Ledger
-	db   *bolt.DB
-}
+// crumbServer is the real Crumb server with one site for 127.0.0.1 on the
+// default banner config, in a temporary data directory.
+type crumbServer struct{ *realserver.Server }
 
 // widgetPath is the site's widget.js path on the Crumb server.
-func (c *crumbServer) widgetPath() string { return "/v1/sites/" + c.site + "/widget.js" }
+func (c *crumbServer) widgetPath() string { return "/v1/sites/" + c.Site + "/widget.js" }
 
 // widgetURL is the absolute widget.js URL a page's script tag uses.
-func (c *crumbServer) widgetURL() string { return "http://" + c.addr + c.widgetPath() }
+func (c *crumbServer) widgetURL() string { return "http://" + c.Addr + c.widgetPath() }
 
-// startCrumb creates a temporary data directory, opens the stores in it,
-// registers one site with widget.DefaultConfig and serves on 127.0.0.1:0.
-func startCrumb(logger *slog.Logger) (_ *crumbServer, err error) {
-	c := &crumbServer{}
-	c.dir, err = os.MkdirTemp("", "widgetcompare-")
+func startCrumb(logger *slog.Logger) (*crumbServer, error) {
+	s, err := realserver.Start(realserver.Options{Domains: []string{"127.0.0.1"}, Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("crumb server: data directory: %w", err)
+		return nil, err
 	}
-	var closers []func() error
-	closers = append(closers, func() error { return os.RemoveAll(c.dir) })
-	defer func() {
-		if err != nil {
-			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
-			}
-		}
-	}()
-	c.db, err = bolt.Open(filepath.Join(c.dir, "crumb.db"), 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("crumb server: open crumb.db: %w", err)
-	}
-	closers = append(closers, c.db.Close)
-	sites, err := account.Open(c.db)
-	if err != nil {
-		return nil, fmt.Errorf("crumb server: %w", err)
-	}
-	canonical := widget.DefaultConfig().Canonical()
-	site, err := sites.CreateSite(account.Site{Name: "Bench shop", Domains: []string{"127.0.0.1"}},
-		account.Banner{Version: widget.VersionOf(canonical), Config: canonical})
-	if err != nil {
-		return nil, fmt.Errorf("crumb server: create site: %w", err)
-	}
-	c.site = site.ID
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("crumb server: listen: %w", err)
-	}
-	closers = append(closers, ln.Close)
-	c.addr = ln.Addr().String()
-	c.lg, err = ledger.Open(ledger.Options{Dir: c.dir, Host: c.addr})
-	if err != nil {
-		return nil, fmt.Errorf("crumb server: %w", err)
-	}
-	closers = append(closers, c.lg.Close)
-	receipts, err := consent.LoadReceipts(filepath.Join(c.dir, "receipt.key"))
-	if err != nil {
-		return nil, fmt.Errorf("crumb server: %w", err)
-	}
-	c.srv, err = server.New(server.Config{PublicURL: "http://" + c.addr, Logger: logger},
-		server.Deps{Ledger: c.lg, Sites: sites, Receipts: receipts})
-	if err != nil {
-		return nil, fmt.Errorf("crumb server: %w", err)
-	}
-	go c.srv.Serve(ln) // returns when Shutdown closes the listener
-	return c, nil
+	return &crumbServer{s}, nil
 }
-
-// Close shuts the server down, closes the stores and removes the data
-// directory.
-func (c *crumbServer) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return errors.Join(c.srv.Shutdown(ctx), c.lg.Close(), c.db.Close(), os.RemoveAll(c.dir))
-}
-
-// baselineServer is server.NewBaseline on 127.0.0.1:0: the same Fiber stack
-// whose routes do no work.
-type baselineServer struct {
-	addr string
-	b    *server.Baseline
-}
-
-func startBaseline() (*baselineServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("baseline server: listen: %w", err)
-	}
-	b := server.NewBaseline()
-	go b.Serve(ln)
-	return &baselineServer{addr: ln.Addr().String(), b: b}, nil
-}
-
-func (s *baselineServer) Close() error { return s.b.Shutdown() }
 
 // asset is one static file with its compressed forms, made once at start.
 type asset struct {
@@ -244,9 +150,4 @@ func (s *staticServer) Close() error {
 		errs = append(errs, srv.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// errorLogger keeps the server's internal errors on w and drops the rest.
-func errorLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
 }
