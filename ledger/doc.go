@@ -86,10 +86,6 @@ KeyFiles beside it. An old backup of ledger.keys can still decrypt what it
 could decrypt when it was taken: keep backups no longer than the retention
 period.
 
-Open walks all of ledger.db once: commits do not write bbolt's free-page
-list (NoFreelistSync), so Open rebuilds it (about 0.6 ms per MiB from the
-page cache). Read-only opens and backups are unaffected.
-
 ledger.keys is rewritten whole on each new log and each erasure: with tens
 of thousands of logs, prefer one Erase per log per day to many.
 

@@ -148,16 +148,9 @@ func Open(opts Options) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	// NoFreelistSync: a commit does not write the free-page list (one more
-	// page run per group commit, growing with the file); bbolt marks the
-	// meta page "no freelist" and Open rebuilds the list by walking every
-	// reachable page. A read-only open never needs the list, a backup
-	// (Tx.WriteTo) copies the marker, and a bbolt that syncs the freelist
-	// rebuilds and writes it when it opens such a file read-write.
 	db, err := bolt.Open(filepath.Join(opts.Dir, dbFile), 0o600, &bolt.Options{
-		Timeout:        5 * time.Second,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
+		Timeout:      5 * time.Second,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
