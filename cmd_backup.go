@@ -3,21 +3,15 @@ package main
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/crumb-consent/crumb/scanner"
 )
 
 // A backup is a tar archive of the data directory's stores and keys, each
@@ -154,79 +148,6 @@ func spoolInto(tw *tar.Writer, dir string, sc storeCopy, now time.Time) error {
 	}
 	_, err = io.CopyN(tw, f, n)
 	return err
-}
-
-// listenAdmin serves the admin socket of a running server.
-func listenAdmin(dir string, st *stores, runner *scanner.Runner, logger *slog.Logger) (io.Closer, error) {
-	path := filepath.Join(dir, adminSocket)
-	os.Remove(path) // a stale socket of a killed server; the db lock proves no server runs
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("admin socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("admin socket: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-tar")
-		if err := writeBackup(w, dir, []storeCopy{boltCopy(crumbDBFile, st.db), {"ledger.db", st.ledger.Backup}}); err != nil {
-			logger.Error("backup failed", "err", err)
-			panic(http.ErrAbortHandler) // cut the stream: the client must not take a truncated archive for a backup
-		}
-	})
-	mux.HandleFunc("POST /erase-expired", func(w http.ResponseWriter, r *http.Request) {
-		when, err := time.Parse(time.RFC3339, r.URL.Query().Get("as-of"))
-		if err != nil {
-			http.Error(w, "as-of: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		results, err := eraseExpired(st, when)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(results)
-	})
-	mux.HandleFunc("POST /scans", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		pages, _ := strconv.Atoi(q.Get("pages"))
-		id, err := startSiteScan(st, runner, q.Get("site"), q.Get("url"), scanner.JobOptions{Pages: pages, Engine: q.Get("engine"), Consent: q.Get("consent")})
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.Write([]byte(id))
-	})
-	mux.HandleFunc("POST /cookies", func(w http.ResponseWriter, r *http.Request) {
-		n, err := st.scans.ImportOpenCookieDatabase(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		fmt.Fprint(w, n)
-	})
-	mux.HandleFunc("GET /jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
-		job, err := runner.Job(r.PathValue("id"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
-		}
-		json.NewEncoder(w).Encode(job)
-	})
-	mux.HandleFunc("GET /reports/{id}", func(w http.ResponseWriter, r *http.Request) {
-		data, _, err := st.scans.ReportJSON(r.PathValue("id"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
-		}
-		w.Write(data)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	return srv, nil
 }
 
 func backupFromServer(ctx context.Context, dir string, w io.Writer) error {

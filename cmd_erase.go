@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"time"
 
 	"github.com/crumb-consent/crumb/account"
@@ -107,13 +105,4 @@ func eraseThroughServer(ctx context.Context, dir string, when time.Time) ([]eras
 		return nil, fmt.Errorf("server answer: %w", err)
 	}
 	return out, nil
-}
-
-func adminClient(dir string) *http.Client {
-	path := filepath.Join(dir, adminSocket)
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", path)
-		},
-	}}
 }
