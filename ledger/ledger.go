@@ -86,6 +86,8 @@ type Ledger struct {
 
 	keys *keyStore
 
+	hashes *hashCache // upper tree levels, for proofs
+
 	// failApply, set only by tests, can abort a group commit at entry i.
 	failApply func(i int) error
 
@@ -169,6 +171,7 @@ func Open(opts Options) (*Ledger, error) {
 		logs:     make(map[string]*logState),
 		dirty:    make(map[string]struct{}),
 		keys:     keys,
+		hashes:   newHashCache(),
 		cpCh:     make(chan struct{}),
 		stopCP:   make(chan struct{}),
 		cpDone:   make(chan struct{}),

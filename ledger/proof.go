@@ -112,7 +112,7 @@ func (l *Ledger) buildProof(id string) (*Proof, bool, error) {
 			return nil
 		}
 		h := lb.Bucket(bktHashes)
-		rp, err := tlog.ProveRecord(int64(cpSize), int64(index), hashReader{h})
+		rp, err := tlog.ProveRecord(int64(cpSize), int64(index), l.hashes.reader(h, log, cpSize))
 		if err != nil {
 			return err
 		}
