@@ -222,3 +222,43 @@ func TestWidgetCacheRendersAMissOnce(t *testing.T) {
 		t.Fatal("a failed render stayed in the cache")
 	}
 }
+
+func TestWidgetHostileHeaders(t *testing.T) {
+	ts := startServer(t)
+	path := "/v1/sites/" + ts.site.ID + "/widget.js"
+	_, plain := ts.do(t, "GET", path, nil)
+	cases := map[string][]string{
+		"long Accept-Language":     {"Accept-Language", strings.Repeat("de-DE;q=0.9, xx-YY;q=0.1, ", 100)},
+		"huge Accept-Language":     {"Accept-Language", strings.Repeat("de-DE;q=0.9, xx-YY;q=0.1, ", 300)},
+		"garbage Accept-Language":  {"Accept-Language", ";;;q=NaN,,,*;q=-1,en;q=2,\\,\"x\""},
+		"many languages":           {"Accept-Language", "fr,de,it,es,pt,nl,pl,sv,da,fi,cs,sk,sl,hu,ro,bg,el,et,lv,lt,mt,ga,hr"},
+		"garbage Accept-Encoding":  {"Accept-Encoding", ";;;br;q=x, gzip;q=, *"},
+		"garbage If-None-Match":    {"If-None-Match", `W/"",,,"` + strings.Repeat("x", 2000)},
+		"wildcard If-None-Match":   {"If-None-Match", "*"},
+		"unicode Accept-Language":  {"Accept-Language", "日本語, ру;q=0.5"},
+		"empty headers everywhere": {"Accept-Language", ""},
+	}
+	for name, h := range cases {
+		resp, body := ts.do(t, "GET", path, nil, h...)
+		switch {
+		case name == "huge Accept-Language":
+			// Over the server's header buffer: a clear error, not a crash.
+			if resp.StatusCode != 431 || !strings.Contains(string(body), `"error"`) {
+				t.Errorf("%s: status %d: %s", name, resp.StatusCode, body)
+			}
+		case name == "wildcard If-None-Match":
+			if resp.StatusCode != 304 {
+				t.Errorf("%s: status %d, want 304", name, resp.StatusCode)
+			}
+		case resp.StatusCode != 200:
+			t.Errorf("%s: status %d: %s", name, resp.StatusCode, body)
+		case resp.Header.Get("Content-Encoding") == "" && len(body) < len(plain)/2:
+			t.Errorf("%s: a truncated widget (%d bytes)", name, len(body))
+		}
+	}
+	// Many languages are answered with at most the languages Render inlines.
+	_, many := ts.do(t, "GET", path, nil, "Accept-Language", cases["many languages"][1])
+	if strings.Count(string(many), `"dir":"ltr"`) > 9 {
+		t.Errorf("more than 9 languages inlined")
+	}
+}
