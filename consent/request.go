@@ -56,19 +56,19 @@ func DecodeRequest(data []byte) (Request, error) {
 		seen[key] = true
 		switch key {
 		case "site":
-			return decodeString(dec, key, &req.Site)
+			return decodeScalar(dec, key, &req.Site)
 		case "url":
-			return decodeString(dec, key, &req.URL)
+			return decodeScalar(dec, key, &req.URL)
 		case "method":
-			return decodeString(dec, key, &req.Method)
+			return decodeScalar(dec, key, &req.Method)
 		case "version":
-			return decodeString(dec, key, &req.Version)
+			return decodeScalar(dec, key, &req.Version)
 		case "replaces":
-			return decodeString(dec, key, &req.Replaces)
+			return decodeScalar(dec, key, &req.Replaces)
 		case "nonce":
-			return decodeString(dec, key, &req.Nonce)
+			return decodeScalar(dec, key, &req.Nonce)
 		case "gpc":
-			return decodeBool(dec, key, &req.GPC)
+			return decodeScalar(dec, key, &req.GPC)
 		case "state":
 			return decodeState(dec, &req.State, &have)
 		}
@@ -219,29 +219,22 @@ func decodeObject(dec *json.Decoder, what string, field func(key string) error) 
 	return nil
 }
 
-func decodeString(dec *json.Decoder, key string, dst *string) error {
+// decodeScalar reads one JSON string or boolean into dst; any other token
+// (null included) is a type error.
+func decodeScalar[T string | bool](dec *json.Decoder, key string, dst *T) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("bad JSON: %v", err)
 	}
-	s, ok := tok.(string)
+	v, ok := tok.(T)
 	if !ok {
-		return fmt.Errorf("%s must be a string", key)
+		kind := "a string"
+		if _, isBool := any(*dst).(bool); isBool {
+			kind = "a boolean"
+		}
+		return fmt.Errorf("%s must be %s", key, kind)
 	}
-	*dst = s
-	return nil
-}
-
-func decodeBool(dec *json.Decoder, key string, dst *bool) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("bad JSON: %v", err)
-	}
-	b, ok := tok.(bool)
-	if !ok {
-		return fmt.Errorf("%s must be a boolean", key)
-	}
-	*dst = b
+	*dst = v
 	return nil
 }
 
@@ -265,6 +258,6 @@ func decodeState(dec *json.Decoder, s *State, have *stateSeen) error {
 			return fmt.Errorf("duplicate state category %q", key)
 		}
 		*seen = true
-		return decodeBool(dec, "state."+key, dst)
+		return decodeScalar(dec, "state."+key, dst)
 	})
 }
