@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/crumb-consent/crumb/internal/browsertest"
 )
 
 // ErrNoChromium means no Chromium binary was found.
@@ -43,31 +44,16 @@ type browser struct {
 	UserAgent string
 }
 
-// startBrowser starts Chromium with the flags internal/browsertest uses on
-// this machine: no sandbox (root), no GPU, and nothing that would reach the
-// outside network (background networking, component updates, sync, QUIC).
+// startBrowser starts Chromium with the launch options of
+// internal/browsertest: no sandbox (root), no GPU, and nothing that would
+// reach the outside network.
 func startBrowser(path string) (*browser, error) {
 	dir, err := os.MkdirTemp("", "widgetcompare-chromium-")
 	if err != nil {
 		return nil, fmt.Errorf("chromium: profile directory: %w", err)
 	}
 	b := &browser{dir: dir}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(1280, 800),
-	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), browsertest.AllocatorOptions(path, dir)...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	b.ctx, b.cancel = bctx, []context.CancelFunc{cancel, cancelBrowser}
 	if err := chromedp.Do(bctx); err != nil { // starts the browser

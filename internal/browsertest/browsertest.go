@@ -69,7 +69,19 @@ func start(path string) {
 	if shared.err != nil {
 		return
 	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), AllocatorOptions(path, shared.dir)...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	shared.cancel = []context.CancelFunc{cancel, cancelBrowser}
+	shared.ctx = bctx
+	shared.err = chromedp.Do(bctx) // starts the browser
+}
+
+// AllocatorOptions are the launch options Chromium needs on this machine
+// (see the package comment), with profileDir as its user data directory.
+// Programs that drive their own browser, such as the bench tools, use them
+// too.
+func AllocatorOptions(path, profileDir string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -83,13 +95,9 @@ func start(path string) {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
 		chromedp.Flag("host-resolver-rules", "MAP *.crumb.test 127.0.0.1"),
-		chromedp.UserDataDir(shared.dir),
+		chromedp.UserDataDir(profileDir),
 		chromedp.WindowSize(1280, 800),
-	)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	shared.cancel = []context.CancelFunc{cancel, cancelBrowser}
-	shared.ctx = bctx
-	shared.err = chromedp.Do(bctx) // starts the browser
+	}
 }
 
 // Close stops the shared browser; call it from TestMain after m.Run.
