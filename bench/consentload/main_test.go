@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// TestRunLoad runs the whole tool briefly with a few clients against both
-// targets: every request must succeed and every phase must count some.
+// TestRunLoad runs the whole tool briefly with a few clients against the
+// three targets: every request must succeed and every phase must count some.
 // Speed is not asserted here; the figures are for `go run`.
 func TestRunLoad(t *testing.T) {
 	var serverLog bytes.Buffer
@@ -23,8 +23,8 @@ func TestRunLoad(t *testing.T) {
 	if serverLog.Len() > 0 {
 		t.Errorf("the real server logged errors:\n%s", serverLog.String())
 	}
-	if len(rep.Results) != 4 {
-		t.Fatalf("%d results, want 4 (two targets × two phases)", len(rep.Results))
+	if len(rep.Results) != 6 {
+		t.Fatalf("%d results, want 6 (three targets × two phases)", len(rep.Results))
 	}
 	for _, res := range rep.Results {
 		if res.Errors != 0 {
@@ -45,7 +45,7 @@ func TestRunLoad(t *testing.T) {
 
 	var table bytes.Buffer
 	rep.WriteTable(&table)
-	for _, want := range []string{"real      consent", "baseline  proof", "real/baseline consent", "mean batch"} {
+	for _, want := range []string{"real       consent", "no-storage proof", "empty      proof", "real/no-storage consent", "real/empty      proof", "mean batch", "goal (issue 2"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}

@@ -1,7 +1,9 @@
 // Package realserver starts what the load tools under bench/ measure: the
 // real Crumb server (server.New over real stores in a data directory, wired
 // as `crumb serve` wires them, with one site on the default banner) and its
-// same-stack baseline (server.NewBaseline), each on its own loopback port.
+// two baselines, each on its own loopback port: the same handlers over a
+// ledger that stores nothing (StartNoStorage), and the same Fiber stack with
+// routes that do no work at all (server.NewBaseline).
 package realserver
 
 import (
@@ -12,9 +14,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/crumb-consent/crumb/account"
 	"github.com/crumb-consent/crumb/consent"
@@ -38,16 +42,19 @@ type Server struct {
 	Version string // its banner version
 	Ledger  *ledger.Ledger
 
-	srv     *server.Server
-	db      *bolt.DB
-	tempDir string
+	srv      *server.Server
+	db       *bolt.DB
+	sites    *account.Store
+	receipts *consent.Receipts
+	logger   *slog.Logger
+	tempDir  string
 }
 
 // Start opens the stores, registers the site and serves. Default ledger
 // options, rate limit off: the figures are the product's, not a tuned
 // variant's.
 func Start(opts Options) (_ *Server, err error) {
-	s := &Server{}
+	s := &Server{logger: opts.Logger}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -69,6 +76,7 @@ func Start(opts Options) (_ *Server, err error) {
 	}
 	closers = append(closers, s.db.Close)
 	sites, err := account.Open(s.db)
+	s.sites = sites
 	if err != nil {
 		return nil, fmt.Errorf("real server: %w", err)
 	}
@@ -91,6 +99,7 @@ func Start(opts Options) (_ *Server, err error) {
 	}
 	closers = append(closers, s.Ledger.Close)
 	receipts, err := consent.LoadReceipts(filepath.Join(dir, "receipt.key"))
+	s.receipts = receipts
 	if err != nil {
 		return nil, fmt.Errorf("real server: %w", err)
 	}
@@ -141,3 +150,74 @@ func (b *Baseline) Close() error { return b.b.Shutdown() }
 func ErrorLogger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
 }
+
+// NoStorage is the real server's handlers over a ledger that stores nothing:
+// server.New with the same site registry and receipt key as s, so a consent
+// is decoded, checked, turned into a record and signed exactly as by the real
+// server, but Append only numbers it and Proof answers one proof held in
+// memory. Measured in the same run as the real server, it shows what
+// durable storage costs.
+type NoStorage struct {
+	Addr   string
+	ledger *noStorageLedger
+	srv    *server.Server
+}
+
+// StartNoStorage serves the no-storage variant of s on 127.0.0.1:0.
+func (s *Server) StartNoStorage() (*NoStorage, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("no-storage server: listen: %w", err)
+	}
+	l := &noStorageLedger{vkey: s.Ledger.VerifierKey()}
+	srv, err := server.New(server.Config{PublicURL: "http://" + s.Addr, Logger: s.logger},
+		server.Deps{Ledger: l, Sites: s.sites, Receipts: s.receipts})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("no-storage server: %w", err)
+	}
+	go srv.Serve(ln)
+	return &NoStorage{Addr: ln.Addr().String(), ledger: l, srv: srv}, nil
+}
+
+// SetProof makes p the proof every proof request gets (with its id); until
+// then proof requests answer 404.
+func (n *NoStorage) SetProof(p *ledger.Proof) { n.ledger.proof.Store(p) }
+
+// Close stops the no-storage server.
+func (n *NoStorage) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return n.srv.Shutdown(ctx)
+}
+
+// noStorageLedger implements server.Ledger without storing anything.
+type noStorageLedger struct {
+	next  atomic.Uint64
+	proof atomic.Pointer[ledger.Proof]
+	vkey  string
+}
+
+func (l *noStorageLedger) Append(_ context.Context, e ledger.Entry) (ledger.Appended, error) {
+	return ledger.Appended{ID: e.ID, Index: l.next.Add(1) - 1, LeafHash: tlog.RecordHash(e.Leaf), Leaf: e.Leaf}, nil
+}
+
+func (l *noStorageLedger) Proof(_ context.Context, id string) (*ledger.Proof, error) {
+	p := l.proof.Load()
+	if p == nil {
+		return nil, ledger.ErrNotFound
+	}
+	c := *p
+	c.ID = id
+	return &c, nil
+}
+
+func (l *noStorageLedger) Locate(string) (string, uint64, error) { return "", 0, ledger.ErrNotFound }
+
+func (l *noStorageLedger) Checkpoint(string) ([]byte, error) { return nil, ledger.ErrNotFound }
+
+func (l *noStorageLedger) Consistency(context.Context, string, uint64, uint64) ([]tlog.Hash, error) {
+	return nil, ledger.ErrRange
+}
+
+func (l *noStorageLedger) VerifierKey() string { return l.vkey }
