@@ -1,11 +1,8 @@
 package consent
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 )
@@ -35,57 +32,30 @@ type Request struct {
 	Replaces string // earlier consent id, or ""
 	Nonce    string // client-made idempotency key, or ""
 	GPC      bool   // the browser sent Global Privacy Control
+	// SharedFrom is the consent id of another site's consent this one takes
+	// over (cross-site sharing, "shared_from"), or "". Only its format is
+	// checked here; whether it names a consent the site may share from is the
+	// caller's question.
+	SharedFrom string
 }
 
 // DecodeRequest parses and validates a consent request strictly: exact field
 // names, no duplicates, no unknown fields, no nulls, no trailing data. Every
 // error wraps ErrInvalid and says what is wrong.
+//
+// It reads the body in one pass (see decode.go) and accepts exactly what a
+// strict encoding/json token reader accepts: string escapes are decoded,
+// invalid UTF-8 and lone surrogates become U+FFFD, a key may be escaped
+// ("\u0073ite" is "site"), and errors come in reading order (an unknown key
+// is reported before the syntax that follows it).
 func DecodeRequest(data []byte) (Request, error) {
 	if len(data) > MaxBody {
 		return Request{}, fmt.Errorf("%w: body over %d bytes", ErrInvalid, MaxBody)
 	}
-	var req Request
-	var have stateSeen
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	seen := map[string]bool{}
-	err := decodeObject(dec, "body", func(key string) error {
-		if seen[key] {
-			return fmt.Errorf("duplicate field %q", key)
-		}
-		seen[key] = true
-		switch key {
-		case "site":
-			return decodeScalar(dec, key, &req.Site)
-		case "url":
-			return decodeScalar(dec, key, &req.URL)
-		case "method":
-			return decodeScalar(dec, key, &req.Method)
-		case "version":
-			return decodeScalar(dec, key, &req.Version)
-		case "replaces":
-			return decodeScalar(dec, key, &req.Replaces)
-		case "nonce":
-			return decodeScalar(dec, key, &req.Nonce)
-		case "gpc":
-			return decodeScalar(dec, key, &req.GPC)
-		case "state":
-			return decodeState(dec, &req.State, &have)
-		}
-		return fmt.Errorf("unknown field %q", key)
-	})
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("trailing data after the object")
-		}
-	}
+	d := reqDecoder{data: data}
+	req, have, err := d.request()
 	if err != nil {
 		return Request{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	for _, f := range []string{"site", "url", "state", "method", "version"} {
-		if !seen[f] {
-			return Request{}, fmt.Errorf("%w: missing field %q", ErrInvalid, f)
-		}
 	}
 	if err := req.validate(have); err != nil {
 		return Request{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -114,8 +84,11 @@ func (r *Request) validate(have stateSeen) error {
 	if r.Nonce != "" && (len(r.Nonce) < minNonce || len(r.Nonce) > maxNonce || !urlSafe(r.Nonce)) {
 		return fmt.Errorf("nonce must be %d to %d URL-safe characters", minNonce, maxNonce)
 	}
-	if r.Replaces != "" && (len(r.Replaces) != idLength || !urlSafe(r.Replaces)) {
+	if r.Replaces != "" && !isID(r.Replaces) {
 		return errors.New("replaces must be a consent id")
+	}
+	if r.SharedFrom != "" && !isID(r.SharedFrom) {
+		return errors.New("shared_from must be a consent id")
 	}
 	s := r.State
 	all := s.Preferences && s.Statistics && s.Marketing
@@ -180,6 +153,9 @@ func HostAllowed(host string, domains []string) bool {
 	return false
 }
 
+// isID reports whether s has the form of a consent id (see NewID).
+func isID(s string) bool { return len(s) == idLength && urlSafe(s) }
+
 func urlSafe(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -188,76 +164,4 @@ func urlSafe(s string) bool {
 		}
 	}
 	return true
-}
-
-// decodeObject reads one JSON object, calling field for each key with the
-// decoder positioned at its value.
-func decodeObject(dec *json.Decoder, what string, field func(key string) error) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("bad JSON: %v", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return fmt.Errorf("%s must be a JSON object", what)
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("bad JSON: %v", err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return errors.New("bad JSON: object key")
-		}
-		if err := field(key); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("bad JSON: %v", err)
-	}
-	return nil
-}
-
-// decodeScalar reads one JSON string or boolean into dst; any other token
-// (null included) is a type error.
-func decodeScalar[T string | bool](dec *json.Decoder, key string, dst *T) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("bad JSON: %v", err)
-	}
-	v, ok := tok.(T)
-	if !ok {
-		kind := "a string"
-		if _, isBool := any(*dst).(bool); isBool {
-			kind = "a boolean"
-		}
-		return fmt.Errorf("%s must be %s", key, kind)
-	}
-	*dst = v
-	return nil
-}
-
-func decodeState(dec *json.Decoder, s *State, have *stateSeen) error {
-	return decodeObject(dec, "state", func(key string) error {
-		var dst *bool
-		var seen *bool
-		switch key {
-		case stateNecessary:
-			dst, seen = &s.Necessary, &have.necessary
-		case "preferences":
-			dst, seen = &s.Preferences, &have.preferences
-		case "statistics":
-			dst, seen = &s.Statistics, &have.statistics
-		case "marketing":
-			dst, seen = &s.Marketing, &have.marketing
-		default:
-			return fmt.Errorf("unknown state category %q", key)
-		}
-		if *seen {
-			return fmt.Errorf("duplicate state category %q", key)
-		}
-		*seen = true
-		return decodeScalar(dec, "state."+key, dst)
-	})
 }
