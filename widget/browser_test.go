@@ -3,8 +3,10 @@ package widget
 // Browser tests: the bundle in real headless Chromium (chromedp), against a loopback
 // harness that serves test pages, widget.js (rendered by Render) and a consent endpoint that
 // records every POST and answers like the contract of DESIGN §4 (201, or 200 for a repeated
-// nonce). One browser per test binary; each test gets its own browser context (a fresh
-// profile: no cookies, no cache).
+// nonce), and the shared-consent lookup GET /v1/sites/{site}/shared/{id}. The harness's
+// site server is two sites: site1 on 127.0.0.1, site2 on localhost (same port). One browser
+// per test binary; each test gets its own browser context (a fresh profile: no cookies, no
+// cache).
 //
 // Without Chromium the tests skip, unless CRUMB_REQUIRE_BROWSER=1 makes them fail. The
 // browser is $CRUMB_CHROMIUM when set, else /usr/bin/chromium, chromium, chromium-browser or
@@ -56,7 +58,11 @@ type post struct {
 	Preflit bool
 }
 
-type record struct{ id, receipt string }
+type record struct {
+	id, receipt string
+	body        map[string]any // the POST that made it
+	time        time.Time
+}
 
 type harness struct {
 	t        testing.TB
@@ -64,6 +70,12 @@ type harness struct {
 	api      *httptest.Server // POST /v1/consent
 	mu       sync.Mutex
 	cfg      Config
+	cfg2     *Config             // site2's config (pages on localhost); nil: cfg
+	share    map[string][]string // share domains per site id (Page.ShareDomains)
+	lookups  []string            // site/id of every shared-consent lookup
+	lookupIn time.Duration       // how long the lookup waits before it answers
+	noShare  bool                // the lookup answers 404
+	queries  map[string]string   // the last query string asked for, by path
 	rule     string
 	version  string
 	pages    map[string]string
@@ -76,7 +88,7 @@ type harness struct {
 
 func newHarness(t testing.TB, cfg Config) *harness {
 	h := &harness{t: t, cfg: cfg, rule: OptIn, pages: map[string]string{}, header: map[string]string{},
-		records: map[string]record{}, hits: map[string]int{}}
+		records: map[string]record{}, hits: map[string]int{}, share: map[string][]string{}, queries: map[string]string{}}
 	h.site = httptest.NewServer(http.HandlerFunc(h.serveSite))
 	h.api = httptest.NewServer(http.HandlerFunc(h.serveAPI))
 	t.Cleanup(func() { h.site.Close(); h.api.Close() })
@@ -89,10 +101,25 @@ func (h *harness) set(f func(h *harness)) {
 	f(h)
 }
 
+// siteOf says which of the harness's two sites a request is for: site2 on localhost,
+// site1 on any other host.
+func siteOf(r *http.Request) string {
+	if strings.HasPrefix(r.Host, "localhost:") {
+		return "site2"
+	}
+	return "site1"
+}
+
 func (h *harness) serveSite(w http.ResponseWriter, r *http.Request) {
+	site := siteOf(r)
 	h.mu.Lock()
 	h.hits[r.URL.Path]++
+	h.queries[r.URL.Path] = r.URL.RawQuery
 	cfg, rule, version := h.cfg, h.rule, h.version
+	if site == "site2" && h.cfg2 != nil {
+		cfg, version = *h.cfg2, ""
+	}
+	share := h.share[site]
 	html, isPage := h.pages[r.URL.Path]
 	hdr := h.header
 	h.mu.Unlock()
@@ -101,8 +128,8 @@ func (h *harness) serveSite(w http.ResponseWriter, r *http.Request) {
 		if version == "" {
 			version = VersionOf(cfg.Canonical())
 		}
-		js, err := Render(Page{Site: "site1", API: h.api.URL, Version: version, RuleSet: rule, Config: cfg,
-			Languages: ParseAcceptLanguage(r.Header.Get("Accept-Language"))})
+		js, err := Render(Page{Site: site, API: h.api.URL, Version: version, RuleSet: rule, Config: cfg,
+			Languages: ParseAcceptLanguage(r.Header.Get("Accept-Language")), ShareDomains: share})
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -141,6 +168,10 @@ func (h *harness) serveAPI(w http.ResponseWriter, r *http.Request) {
 		h.posts = append(h.posts, post{Preflit: true, Header: r.Header.Clone()})
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/sites/") {
+		h.serveShared(w, r)
 		return
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/consent" {
@@ -184,17 +215,58 @@ func (h *harness) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rec = h.issue(body)
 		h.records[nonce] = rec
 	}
+	if from, ok := body["shared_from"].(string); ok && h.byID(from).id == "" {
+		h.t.Errorf("shared_from %q names no consent the server has", from)
+	}
 	h.posts = append(h.posts, p)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(map[string]any{"id": rec.id, "index": len(h.records) - 1, "receipt": rec.receipt})
 }
 
+// serveShared answers GET /v1/sites/{site}/shared/{id} as the server does: 200 with the
+// consent (id, site, state, method, gpc, time) when it exists and the asking site shares,
+// else 404. The harness counts one account: every site that has share domains shares.
+func (h *harness) serveShared(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1/sites/"), "/")
+	if len(parts) != 3 || parts[1] != "shared" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Header.Get("Cookie") != "" {
+		h.t.Error("the shared-consent lookup carried cookies")
+	}
+	h.mu.Lock()
+	h.lookups = append(h.lookups, parts[0]+"/"+parts[2])
+	wait, refuse := h.lookupIn, h.noShare || len(h.share[parts[0]]) == 0
+	rec := h.byID(parts[2])
+	h.mu.Unlock()
+	time.Sleep(wait)
+	if refuse || rec.id == "" || rec.body["site"] == parts[0] {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":"no such consent"}`)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"id": rec.id, "site": rec.body["site"], "state": rec.body["state"],
+		"method": rec.body["method"], "gpc": rec.body["gpc"] == true, "time": rec.time.UTC().Format(time.RFC3339)})
+}
+
+// byID finds a consent by its id; h.mu must be held.
+func (h *harness) byID(id string) record {
+	for _, rec := range h.records {
+		if rec.id == id {
+			return rec
+		}
+	}
+	return record{}
+}
+
 // checkConsentBody holds a POST body to the rules of POST /v1/consent (DESIGN §3, §4):
 // exact fields, a full state with necessary, the method agreeing with the state, a
 // withdrawal naming what it withdraws, a 16–64 character URL-safe nonce.
 func checkConsentBody(b map[string]any) error {
-	allowed := map[string]bool{"site": true, "url": true, "state": true, "method": true, "version": true, "nonce": true, "replaces": true, "gpc": true}
+	allowed := map[string]bool{"site": true, "url": true, "state": true, "method": true, "version": true, "nonce": true, "replaces": true, "gpc": true, "shared_from": true}
 	for k := range b {
 		if !allowed[k] {
 			return fmt.Errorf("unknown field %q", k)
@@ -236,6 +308,11 @@ func checkConsentBody(b map[string]any) error {
 	if g, present := b["gpc"]; present && g != true && g != false {
 		return fmt.Errorf("gpc %v", g)
 	}
+	if f, present := b["shared_from"]; present {
+		if s, ok := f.(string); !ok || len(s) != 22 || !urlSafeRe(s) {
+			return fmt.Errorf("shared_from %v", f)
+		}
+	}
 	switch b["method"] {
 	case "accept_all":
 		if off > 0 {
@@ -270,7 +347,7 @@ func (h *harness) issue(body map[string]any) record {
 		"state": body["state"], "ver": body["version"], "idx": len(h.records)})
 	enc := base64.RawURLEncoding
 	jwt := enc.EncodeToString([]byte(`{"alg":"EdDSA","typ":"JWT"}`)) + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString([]byte("harness"))
-	return record{id: id, receipt: jwt}
+	return record{id: id, receipt: jwt, body: body, time: time.Unix(now, 0)}
 }
 
 func randomString() string {
@@ -1195,4 +1272,276 @@ func TestBrowserLayoutsThemesColours(t *testing.T) {
 	if got := evalJS[string](t, ctx, colours); got != "rgb(16, 32, 48)|rgb(255, 255, 255)|rgb(255, 204, 0)|rgb(0, 0, 0)" {
 		t.Errorf("site colours: %s", got)
 	}
+}
+
+// ---- consent shared between the sites of one account -----------------------------------
+
+// shareHead counts in window.opened every dialog the page shows (as a popover or modal), so
+// that a banner that comes and goes between two checks still counts.
+const shareHead = `<script>window.opened = 0;
+	[[HTMLElement.prototype, 'showPopover'], [HTMLDialogElement.prototype, 'showModal']].forEach(([P, m]) => {
+		const o = P[m]; P[m] = function () { window.opened++; return o.apply(this, arguments) } })</script>`
+
+// peek is a page script that keeps the next click on #peek from navigating and notes the
+// link's href at that moment (after the widget's capture listener) in window.peeked.
+const peek = `<script>document.addEventListener('click', (e) => { const a = e.target.closest('#peek, #ext');
+	if (a) { e.preventDefault(); window.peeked = a.href } })</script>`
+
+// clickLink clicks the middle of a link of the page, as a visitor would.
+func clickLink(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	pt := evalJS[[]float64](t, ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2] })()`, sel))
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitPage waits until the tab shows a page of host whose widget has started.
+func waitPage(t *testing.T, ctx context.Context, host string) {
+	t.Helper()
+	js := `location.host === ` + strconv.Quote(host) + ` && !!window.Crumb`
+	for range 400 {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("no page of %s with the widget started", host)
+}
+
+// sitePosts returns the consent POSTs of one site.
+func (h *harness) sitePosts(site string) []post {
+	var out []post
+	for _, p := range h.consentPosts() {
+		if p.Body["site"] == site {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (h *harness) lookupList() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.lookups...)
+}
+
+// shareHarness is two sites of one account that share consent: site1 on 127.0.0.1 and
+// site2 on localhost. Page "/" (site1) links to site2's page "/b" and back.
+func shareHarness(t *testing.T, share bool) (h *harness, a, b string) {
+	c := testConfig()
+	c.ShareConsent = share
+	h = newHarness(t, c)
+	if share {
+		h.set(func(h *harness) { h.share["site1"] = []string{"localhost"}; h.share["site2"] = []string{"127.0.0.1"} })
+	}
+	a = h.site.URL
+	b = strings.Replace(a, "127.0.0.1", "localhost", 1)
+	h.page("/", htmlPage(shareHead+peek, `<p><a id="toB" href="`+b+`/b?x=1&amp;y=a%20b#top">to B</a> <a id="peek" href="`+b+`/b">peek</a>
+		<a id="ext" href="http://example.com/?q=1">elsewhere</a></p>`+blocked))
+	h.page("/b", htmlPage(shareHead, `<p><a id="toA" href="`+a+`/?from=b">to A</a></p>`+blocked))
+	return h, a, b
+}
+
+func TestBrowserShareConsent(t *testing.T) {
+	ctx := newTab(t)
+	h, siteA, siteB := shareHarness(t, true)
+	hostA, hostB := strings.TrimPrefix(siteA, "http://"), strings.TrimPrefix(siteB, "http://")
+	navigate(t, ctx, siteA+"/")
+	waitJS(t, ctx, bannerVisible)
+	// A pending choice or none is not handed on.
+	clickLink(t, ctx, "#peek")
+	waitJS(t, ctx, `!!window.peeked`)
+	if got := evalJS[string](t, ctx, `window.peeked`); got != siteB+"/b" {
+		t.Errorf("link decorated before any consent: %s", got)
+	}
+	click(t, ctx, `[data-action=accept_all]`)
+	a1 := h.recordID(h.waitPosts(1)[0])
+	waitJS(t, ctx, `/crumb_consent=eyJ/.test(document.cookie)`)
+
+	// With a receipt, links to the other site get its id at the click, and keep the rest.
+	evalJS[chromedp.Void](t, ctx, `window.peeked = ''`)
+	clickLink(t, ctx, "#peek")
+	waitJS(t, ctx, `!!window.peeked`)
+	if got := evalJS[string](t, ctx, `window.peeked`); got != siteB+"/b?crumb_share="+a1 {
+		t.Errorf("shared link = %s, want ?crumb_share=%s", got, a1)
+	}
+	// Enter on a focused link is dispatched as a click: decorated the same way.
+	evalJS[chromedp.Void](t, ctx, `window.peeked = ''; document.getElementById('peek').focus()`)
+	key(t, ctx, kb.Enter)
+	waitJS(t, ctx, `!!window.peeked`)
+	if got := evalJS[string](t, ctx, `window.peeked`); got != siteB+"/b?crumb_share="+a1 {
+		t.Errorf("link followed with Enter = %s, want ?crumb_share=%s", got, a1)
+	}
+	evalJS[chromedp.Void](t, ctx, `window.peeked = ''`)
+	clickLink(t, ctx, "#ext")
+	waitJS(t, ctx, `!!window.peeked`)
+	if got := evalJS[string](t, ctx, `window.peeked`); got != "http://example.com/?q=1" {
+		t.Errorf("link to a host that does not share decorated: %s", got)
+	}
+
+	// Following the link: site2 takes the consent over, without a banner.
+	clickLink(t, ctx, "#toB")
+	waitPage(t, ctx, hostB)
+	h.mu.Lock()
+	q := h.queries["/b"]
+	h.mu.Unlock()
+	if q != "x=1&y=a%20b&crumb_share="+a1 {
+		t.Errorf("site2 was asked for /b?%s", q)
+	}
+	if got := evalJS[string](t, ctx, `location.href`); got != siteB+"/b?x=1&y=a%20b#top" {
+		t.Errorf("address after arrival = %s, want crumb_share gone and the rest kept", got)
+	}
+	p := h.waitPosts(2)[1]
+	if p.Body["site"] != "site2" || p.Body["shared_from"] != a1 || p.Body["method"] != "accept_all" || state(p) != "necessary,preferences,statistics,marketing" {
+		t.Errorf("site2's consent: %v", p.Body)
+	}
+	if _, ok := p.Body["replaces"]; ok {
+		t.Errorf("site2's first consent replaces %v", p.Body["replaces"])
+	}
+	if u, _ := p.Body["url"].(string); strings.Contains(u, "crumb_share") {
+		t.Errorf("recorded URL %s carries the shared id", u)
+	}
+	waitJS(t, ctx, `window.ran.length === 5`)
+	waitJS(t, ctx, `/crumb_consent=eyJ/.test(document.cookie)`)
+	settle(t, ctx)
+	if n := evalJS[int](t, ctx, `window.opened`); n != 0 || evalJS[bool](t, ctx, bannerVisible) {
+		t.Errorf("site2 showed its banner (%d times) although it took the shared consent", n)
+	}
+	if got := evalJS[string](t, ctx, `JSON.stringify(Crumb.consent())`); got != `{"necessary":true,"preferences":true,"statistics":true,"marketing":true}` {
+		t.Errorf("site2's Crumb.consent() = %s", got)
+	}
+	if n := len(h.sitePosts("site2")); n != 1 {
+		t.Errorf("site2 posted %d consents, want 1", n)
+	}
+	if got := h.lookupList(); len(got) != 1 || got[0] != "site2/"+a1 {
+		t.Errorf("lookups %v", got)
+	}
+	b1 := h.recordID(p)
+
+	// Back to site1 with site2's id: the same state, so nothing new is recorded (links
+	// back and forth must not record a consent per visit).
+	clickLink(t, ctx, "#toA")
+	waitPage(t, ctx, hostA)
+	waitJS(t, ctx, `window.ran.length === 5`)
+	if got := evalJS[string](t, ctx, `location.search`); got != "?from=b" {
+		t.Errorf("site1's address after arrival: search %q", got)
+	}
+	settle(t, ctx)
+	if got := h.lookupList(); len(got) != 2 || got[1] != "site1/"+b1 {
+		t.Errorf("lookups %v", got)
+	}
+	if n := len(h.consentPosts()); n != 2 {
+		t.Errorf("%d consents after going back with the same state, want 2", n)
+	}
+
+	// A newer, different choice on site1 replaces site2's older one when the visitor goes
+	// there again.
+	evalJS[chromedp.Void](t, ctx, `Crumb.show()`)
+	waitJS(t, ctx, bannerVisible)
+	click(t, ctx, `[data-action=reject_all]`)
+	a2 := h.recordID(h.waitPosts(3)[2])
+	waitJS(t, ctx, `/crumb_consent=eyJ/.test(document.cookie) && Crumb.consent().marketing === false`)
+	waitJS(t, ctx, `(() => { const c = document.cookie.match(/crumb_consent=([^;]*)/)[1]; return JSON.parse(atob(c.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).jti === `+strconv.Quote(a2)+` })()`)
+	clickLink(t, ctx, "#toB")
+	waitPage(t, ctx, hostB)
+	p4 := h.waitPosts(4)[3]
+	if p4.Body["site"] != "site2" || p4.Body["shared_from"] != a2 || p4.Body["replaces"] != b1 || p4.Body["method"] != "withdraw" || state(p4) != "necessary" {
+		t.Errorf("site2's second consent: %v (want a withdrawal of %s shared from %s)", p4.Body, b1, a2)
+	}
+	settle(t, ctx)
+	if n := evalJS[int](t, ctx, `window.opened`); n != 0 {
+		t.Errorf("site2 showed its banner %d times", n)
+	}
+	if got := evalJS[string](t, ctx, `JSON.stringify(Crumb.consent())`); got != `{"necessary":true,"preferences":false,"statistics":false,"marketing":false}` {
+		t.Errorf("site2's Crumb.consent() = %s", got)
+	}
+}
+
+func TestBrowserShareConsentRefused(t *testing.T) {
+	// arrive follows a link from site1 to site2 carrying id; site1's visitor has no consent,
+	// so the link is the page's own, not the widget's decoration.
+	arrive := func(t *testing.T, ctx context.Context, h *harness, siteA, siteB, id string) {
+		t.Helper()
+		h.page("/from", htmlPage("", `<p><a id="go" href="`+siteB+`/b?crumb_share=`+id+`">go</a></p>`))
+		navigate(t, ctx, siteA+"/from")
+		clickLink(t, ctx, "#go")
+		waitPage(t, ctx, strings.TrimPrefix(siteB, "http://"))
+	}
+	// someConsent records an accept_all of site1 directly in the harness.
+	someConsent := func(h *harness) string {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		rec := h.issue(map[string]any{"site": "site1", "method": "accept_all", "version": "v1",
+			"state": map[string]any{"necessary": true, "preferences": true, "statistics": true, "marketing": true}})
+		h.records["harness-nonce-0000"] = rec
+		return rec.id
+	}
+	bannerAndNothingRecorded := func(t *testing.T, ctx context.Context, h *harness) {
+		t.Helper()
+		waitJS(t, ctx, bannerVisible)
+		if got := evalJS[string](t, ctx, `location.search`); got != "" {
+			t.Errorf("crumb_share left in the address: %q", got)
+		}
+		settle(t, ctx)
+		if n := len(h.consentPosts()); n != 0 {
+			t.Errorf("%d consents recorded", n)
+		}
+		if got := ranScripts(t, ctx); got != "" || evalJS[bool](t, ctx, `Crumb.consent() !== null`) {
+			t.Errorf("a refused shared consent applies: ran %q", got)
+		}
+	}
+
+	t.Run("not found", func(t *testing.T) {
+		ctx := newTab(t)
+		h, siteA, siteB := shareHarness(t, true)
+		arrive(t, ctx, h, siteA, siteB, "AAAAAAAAAAAAAAAAAAAAAA")
+		bannerAndNothingRecorded(t, ctx, h)
+		if got := h.lookupList(); len(got) != 1 {
+			t.Errorf("lookups %v, want one", got)
+		}
+	})
+	t.Run("no answer in time", func(t *testing.T) {
+		ctx := newTab(t)
+		h, siteA, siteB := shareHarness(t, true)
+		id := someConsent(h)
+		h.set(func(h *harness) { h.lookupIn = 2500 * time.Millisecond })
+		arrive(t, ctx, h, siteA, siteB, id)
+		waitJS(t, ctx, bannerVisible) // after ~1.5 s, before the answer
+		if got := h.lookupList(); len(got) != 1 {
+			t.Fatalf("lookups %v, want one", got)
+		}
+		time.Sleep(1500 * time.Millisecond) // the answer (200) has come by now: it is ignored
+		bannerAndNothingRecorded(t, ctx, h)
+	})
+	t.Run("not sent by a sharing site", func(t *testing.T) {
+		// Typed in, or a link in an e-mail: no referrer of a sharing site, no lookup.
+		ctx := newTab(t)
+		h, _, siteB := shareHarness(t, true)
+		navigate(t, ctx, siteB+"/b?crumb_share="+someConsent(h))
+		bannerAndNothingRecorded(t, ctx, h)
+		if got := h.lookupList(); len(got) != 0 {
+			t.Errorf("lookups %v, want none", got)
+		}
+	})
+	t.Run("sharing off", func(t *testing.T) {
+		ctx := newTab(t)
+		h, siteA, siteB := shareHarness(t, false)
+		navigate(t, ctx, siteA+"/")
+		click(t, ctx, `[data-action=accept_all]`)
+		h.waitPosts(1)
+		waitJS(t, ctx, `/crumb_consent=eyJ/.test(document.cookie)`)
+		clickLink(t, ctx, "#peek")
+		waitJS(t, ctx, `!!window.peeked`)
+		if got := evalJS[string](t, ctx, `window.peeked`); got != siteB+"/b" {
+			t.Errorf("link decorated with sharing off: %s", got)
+		}
+		h.set(func(h *harness) { h.records = map[string]record{} })
+		h.set(func(h *harness) { h.posts = nil })
+		arrive(t, ctx, h, siteA, siteB, someConsent(h))
+		bannerAndNothingRecorded(t, ctx, h)
+		if got := h.lookupList(); len(got) != 0 {
+			t.Errorf("lookups %v, want none", got)
+		}
+	})
 }

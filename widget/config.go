@@ -67,6 +67,10 @@ type Config struct {
 	ConsentMode         bool             `json:"consent_mode"`          // push Google Consent Mode v2 defaults and updates
 	AutoBlock           bool             `json:"auto_block"`            // hold back scripts/iframes of the services' hosts until granted
 	Cookies             []DeclaredCookie `json:"cookies"`               // the cookie declaration table
+	// ShareConsent lets this site take a consent given on another site of the same account
+	// whose config says so too, and hand its own on (see Page.ShareDomains). Left out of
+	// the canonical form while false, so that adding the field changed no version.
+	ShareConsent bool `json:"share_consent,omitempty"`
 }
 
 // Colors are the site's colours; "" keeps the theme's colour.

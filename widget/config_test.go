@@ -46,7 +46,7 @@ func TestParseConfigFull(t *testing.T) {
 			t.Errorf("categories[%d] = %v, want %v", i, c.Categories[i], cat)
 		}
 	}
-	if c.ConsentLifetimeDays != 180 || c.SettingsButton || !c.ConsentMode || !c.AutoBlock || c.CookieDomain != "example.com" {
+	if c.ConsentLifetimeDays != 180 || c.SettingsButton || !c.ConsentMode || !c.AutoBlock || c.CookieDomain != "example.com" || !c.ShareConsent {
 		t.Errorf("scalars not taken over: %+v", c)
 	}
 	if c.Texts["de"].Categories["statistics"].Title != "Statistik" {
@@ -78,6 +78,7 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"duplicate field", `{"layout":"bar","layout":"box"}`, "duplicate"},
 		{"wrong type", `{"layout":1}`, "/layout: wrong type"},
 		{"wrong type bool", `{"auto_block":"yes"}`, "/auto_block: wrong type"},
+		{"share_consent type", `{"share_consent":1}`, "/share_consent: wrong type"},
 		{"default_language", `{"default_language":"EN"}`, "default_language"},
 		{"default_language region", `{"default_language":"en-GB"}`, "default_language"},
 		{"layout", `{"layout":"popup"}`, `layout "popup"`},
@@ -217,6 +218,28 @@ func TestCanonicalGolden(t *testing.T) {
 	c.Texts = map[string]Texts{"en": {Title: "<b>&"}}
 	if !bytes.Contains(c.Canonical(), []byte(`"title":"<b>&"`)) {
 		t.Errorf("canonical escapes HTML: %s", c.Canonical())
+	}
+}
+
+func TestShareConsentCanonical(t *testing.T) {
+	// share_consent came after configs were stored: false is left out of the canonical
+	// form, so that the versions of existing configs (and the golden default) stay.
+	off, err := ParseConfig([]byte(`{"share_consent":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(off.Canonical(), DefaultConfig().Canonical()) || bytes.Contains(off.Canonical(), []byte("share_consent")) {
+		t.Errorf("share_consent false changes the canonical form: %s", off.Canonical())
+	}
+	on, err := ParseConfig([]byte(`{"share_consent":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !on.ShareConsent || !bytes.HasSuffix(on.Canonical(), []byte(`"share_consent":true}`)) {
+		t.Errorf("share_consent true: %v %s", on.ShareConsent, on.Canonical())
+	}
+	if VersionOf(on.Canonical()) == VersionOf(off.Canonical()) {
+		t.Error("sharing on and off have one version")
 	}
 }
 

@@ -6,7 +6,8 @@
 //
 // A Config is what an owner shapes in the dashboard: layout, colours, the categories
 // offered, the services and cookies listed under them, texts per language, the consent
-// lifetime, a shared cookie domain, Google Consent Mode and auto-blocking. ParseConfig is
+// lifetime, a shared cookie domain, Google Consent Mode, auto-blocking and whether the site
+// shares consent with the account's other sites (share_consent). ParseConfig is
 // strict: unknown or duplicate fields, wrong types and bad values are refused with an error
 // that wraps ErrInvalidConfig and names every problem (at most eight at once), e.g.
 //
@@ -82,6 +83,30 @@
 // window.Crumb offers show(), consent(), accepted(category), onchange, version and
 // language.
 //
+// # Consent shared between sites
+//
+// Subdomains of one parent share the cookie itself (cookie_domain). Sites on different
+// registrable domains (shop-a.com, shop-b.de) of one account share by handing the consent
+// on in the link, which needs no third-party cookie. Both configs say share_consent; the
+// server passes each one the domains of the others as Page.ShareDomains, which Render
+// inlines as share_domains (only when the site's own Config.ShareConsent is true):
+//
+//	page.ShareDomains = []string{"shop-b.de"} // the other sharing sites' Domains
+//	js, err := widget.Render(page)
+//
+// When a visitor who holds a receipt follows a link (click, middle click or Enter; a
+// capture listener, so links added later count and nothing is rewritten before) to one of
+// those hosts or a subdomain, the widget adds crumb_share=<consent id> to its href. On
+// arrival the widget takes the parameter out of the address at once (history.replaceState)
+// and, if the referrer is a sharing site too and this site has no valid consent or an
+// older one that says something else, asks GET {api}/v1/sites/{site}/shared/{id}
+// (no credentials) for {"id","site","state","method","gpc","time"}. On 200 it applies that
+// state like a choice and records it here with POST /v1/consent plus "shared_from"; the
+// banner waits for the answer, at most 1.5 s, and shows as usual after a 404, an error or
+// no answer. The referrer check keeps a link from an e-mail or a third site from making
+// someone else's consent this visitor's; the same state is not recorded twice, so links
+// back and forth record nothing new.
+//
 // # Building
 //
 // The sources are src/crumb.js and src/crumb.css. After editing them run
@@ -91,7 +116,7 @@
 // which bundles and minifies them with esbuild's Go API (internal/bundle) into
 // dist/crumb.min.js, CSS inlined. Commit dist/: TestBundleFresh rebuilds in memory and
 // fails when the committed file is stale. TestSizeBudget keeps widget.js for the default
-// config in any one built-in language under 8 KB gzipped.
+// config in any one built-in language under 8 KB gzipped, also with sharing on.
 //
 // # Tests
 //

@@ -30,7 +30,15 @@ type Page struct {
 	RuleSet   string   // OptIn, OptOut or Notice
 	Config    Config   // the banner config of Version
 	Languages []string // from ParseAcceptLanguage; Render inlines only these and DefaultLanguage
+	// ShareDomains are the domains (lower case, no port, as account stores them) of the
+	// account's other sites whose current config has ShareConsent. The widget hands its
+	// consent on to links to these hosts and their subdomains, and takes one from them.
+	// Render inlines them only when Config.ShareConsent is true; empty turns sharing off.
+	ShareDomains []string
 }
+
+// MaxShareDomains bounds Page.ShareDomains: each one is inlined into every widget.js.
+const MaxShareDomains = 200
 
 //go:embed texts.json
 var textsJSON []byte
@@ -93,6 +101,7 @@ type publicConfig struct {
 	ConsentMode         bool                     `json:"consent_mode"`
 	AutoBlock           bool                     `json:"auto_block"`
 	Cookies             []DeclaredCookie         `json:"cookies"`
+	ShareDomains        []string                 `json:"share_domains"` // [] unless the site shares
 }
 
 const (
@@ -150,6 +159,14 @@ func (p Page) validate() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%w: API %q: want an absolute http(s) base URL", ErrInvalidPage, p.API)
 	}
+	if len(p.ShareDomains) > MaxShareDomains {
+		return fmt.Errorf("%w: %d share domains, at most %d", ErrInvalidPage, len(p.ShareDomains), MaxShareDomains)
+	}
+	for _, d := range p.ShareDomains {
+		if !isHostname(d) {
+			return fmt.Errorf("%w: share domain %q: want a lower-case host name such as \"shop.example\"", ErrInvalidPage, d)
+		}
+	}
 	return nil
 }
 
@@ -194,6 +211,10 @@ func resolve(p Page) (*publicConfig, error) {
 		ConsentMode:         c.ConsentMode,
 		AutoBlock:           c.AutoBlock,
 		Cookies:             c.Cookies,
+		ShareDomains:        []string{},
+	}
+	if c.ShareConsent {
+		out.ShareDomains = append(out.ShareDomains, p.ShareDomains...)
 	}
 	if out.Categories == nil {
 		out.Categories = []Category{}

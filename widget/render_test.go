@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -254,6 +255,7 @@ func gzipLen(t testing.TB, b []byte) int {
 // served, gzipped, stays within 8 KB.
 func TestSizeBudget(t *testing.T) {
 	const budget = 8 * 1024
+	maxLang, maxN := "", 0
 	for _, lang := range Languages() {
 		c := DefaultConfig()
 		c.DefaultLanguage = lang
@@ -265,8 +267,70 @@ func TestSizeBudget(t *testing.T) {
 		if lang == "en" {
 			t.Logf("widget.js (default config, en): %d bytes, %d gzipped; bundle alone %d gzipped", len(js), n, gzipLen(t, bundleJS))
 		}
+		if n > maxN {
+			maxLang, maxN = lang, n
+		}
 		if n > budget {
 			t.Errorf("%s: widget.js is %d bytes gzipped, budget %d", lang, n, budget)
+		}
+	}
+	t.Logf("largest: %s, %d bytes gzipped (budget %d)", maxLang, maxN, budget)
+	// A site that shares consent with three others carries their domains and the same code.
+	c := DefaultConfig()
+	c.DefaultLanguage = maxLang
+	c.ShareConsent = true
+	p := testPage(c, maxLang)
+	p.ShareDomains = []string{"shop-b.example", "shop-c.example", "www.shop-d.example"}
+	js, err := Render(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := gzipLen(t, js); n > budget {
+		t.Errorf("%s, sharing with three sites: widget.js is %d bytes gzipped, budget %d", maxLang, n, budget)
+	} else {
+		t.Logf("%s, sharing with three sites: %d bytes gzipped", maxLang, n)
+	}
+}
+
+func TestRenderShareDomains(t *testing.T) {
+	domains := []string{"shop-b.example", "www.shop-c.example"}
+	for _, tt := range []struct {
+		name    string
+		share   bool
+		domains []string
+		want    string
+	}{
+		{"sharing off", false, domains, `[]`},
+		{"sharing on", true, domains, `["shop-b.example","www.shop-c.example"]`},
+		{"no other site shares", true, nil, `[]`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.ShareConsent = tt.share
+			p := testPage(c, "en")
+			p.ShareDomains = tt.domains
+			for _, out := range []func(Page) ([]byte, error){Render, PublicConfig} {
+				b, err := out(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Contains(b, []byte(`"share_domains":`+tt.want)) {
+					t.Errorf("want share_domains %s in %.200s…", tt.want, b)
+				}
+			}
+		})
+	}
+	many := make([]string, MaxShareDomains+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("shop%d.example", i)
+	}
+	for _, bad := range [][]string{{"Shop.example"}, {"https://shop.example"}, {"shop.example:443"}, {""}, {"*.shop.example"}, many} {
+		c := DefaultConfig()
+		c.ShareConsent = true
+		p := testPage(c, "en")
+		p.ShareDomains = bad
+		if _, err := Render(p); !errors.Is(err, ErrInvalidPage) {
+			t.Errorf("share domains %.40q: err = %v, want ErrInvalidPage", bad, err)
 		}
 	}
 }

@@ -9,6 +9,9 @@
 // with data-action="accept_all|reject_all|customize|save", switches with data-category, and
 // the first-party cookie crumb_consent holding the receipt (a JWT) or, until the server has
 // answered, "P" + base64url(JSON list of pending choices).
+//
+// Every byte here is served with every page view (TestSizeBudget keeps widget.js under 8 KB
+// gzipped in every built-in language), hence the terse code.
 
 /* global __crumb_config, __CRUMB_CSS__ */
 
@@ -21,40 +24,43 @@ const SEL = 'script[type="text/plain"][data-crumb-category],iframe[data-crumb-sr
 const WATCH = SEL + ',[data-crumb-declaration]'
 const DAY = 864e5
 const MAXQ = 4 // pending choices kept in the cookie while the server is unreachable
+const SHARE = 'crumb_share' // the query parameter that hands a consent to another site
 
 const me = D.currentScript
 const nonce = (me && (me.nonce || me.getAttribute('nonce'))) || ''
 const gpc = navigator.globalPrivacyControl === true
 const rule = C.rule_set
-const offered = {}
-C.categories.forEach((c) => { offered[c.id] = c.enabled || c.id === 'necessary' })
+const offered = {} // the categories this site shows (necessary always: Validate)
+C.categories.forEach((c) => { offered[c.id] = c.enabled })
 
-// The language: the first of the visitor's languages the config has texts for.
+// The language: the first of the visitor's languages the config has texts for (Render
+// always inlines the default language's).
 let lang = C.default_language
-for (const l of navigator.languages || [navigator.language || '']) {
-  const p = String(l).split('-')[0].toLowerCase()
+for (const l of navigator.languages || []) {
+  const p = l.split('-')[0].toLowerCase()
   if (C.texts[p]) { lang = p; break }
 }
-const T = C.texts[lang] || C.texts[C.default_language]
+const T = C.texts[lang]
 
-let cur = null // the stored consent: {state, version, exp, id, queue}
+let cur = {} // the stored consent: {state, version, exp, at, id, queue}; {} if none
 let valid = false // cur is for this config version and not expired
 let state // what is granted now: the stored choice or the rule set's defaults
 let ui = null // the banner's elements, built on first show
 let busy = false // a flush() is running
 let sheet = null
-let jar = null // the last value written, for browsers that refuse cookies: kept for this page
+let jar = '' // the last value written, for browsers that refuse cookies: kept for this page
 
-// ---- encoding -------------------------------------------------------------------------
+// ---- small helpers --------------------------------------------------------------------
 
 const b64e = (s) => btoa(unescape(encodeURIComponent(s))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 const b64d = (s) => decodeURIComponent(escape(atob(s.replace(/-/g, '+').replace(/_/g, '/'))))
+const randomID = () => b64e(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).slice(0, 22)
 
-function randomID () {
-  const b = new Uint8Array(16)
-  crypto.getRandomValues(b)
-  return b64e(String.fromCharCode.apply(null, b)).slice(0, 22)
-}
+// under: host h is domain d or one of its subdomains.
+const under = (h, d) => h === d || h.endsWith('.' + d)
+// shares: host h belongs to one of the account's other sites that share consent.
+const shares = (h) => C.share_domains.some((d) => under(h, d))
+const words = (s) => String(s).trim().split(/\s+/)
 
 // norm makes a full state object with necessary granted. A category the site hides is
 // granted by "accept all" like the others (the server checks that accept_all grants all);
@@ -78,18 +84,11 @@ function defaults () {
 
 // ---- the cookie -------------------------------------------------------------------------
 
-function readCookie () {
-  const m = D.cookie.match(/(?:^|;\s*)crumb_consent=([^;]*)/)
-  return m ? m[1] : jar || ''
-}
-
 function writeCookie (value, expires) {
-  const age = Math.max(0, Math.round((expires - Date.now()) / 1000))
-  const host = location.hostname
   const d = C.cookie_domain
-  let s = NAME + '=' + value + ';path=/;max-age=' + age + ';samesite=lax'
+  let s = NAME + '=' + value + ';path=/;max-age=' + Math.max(0, Math.round((expires - Date.now()) / 1000)) + ';samesite=lax'
   if (location.protocol === 'https:') s += ';secure'
-  if (d && (host === d || host.endsWith('.' + d))) {
+  if (d && under(location.hostname, d)) {
     D.cookie = NAME + '=;path=/;max-age=0' // a host-only copy would shadow the shared one
     s += ';domain=' + d
   }
@@ -97,29 +96,30 @@ function writeCookie (value, expires) {
   jar = value
 }
 
-// load reads crumb_consent: a receipt (JWT) or a list of pending choices.
+// load reads crumb_consent: a receipt (JWT) or a list of pending choices; {} when there is
+// none, or one that is not ours or damaged (asked again).
 function load () {
-  const v = readCookie()
-  if (!v) return null
+  const m = D.cookie.match(/(?:^|;\s*)crumb_consent=([^;]*)/)
+  const v = m ? m[1] : jar
   const life = C.consent_lifetime_days * DAY
   try {
     if (v[0] === 'P') {
       const q = JSON.parse(b64d(v.slice(1)))
       const e = q[q.length - 1]
-      return { state: norm(e.s), version: e.v, exp: e.t + life, id: '', queue: q }
+      return { state: norm(e.s), version: e.v, exp: e.t + life, at: e.t, id: '', queue: q }
     }
     const p = JSON.parse(b64d(v.split('.')[1]))
-    let exp = p.exp ? p.exp * 1000 : Infinity
-    if (p.iat) exp = Math.min(exp, p.iat * 1000 + life)
-    return { state: norm(p.state), version: p.ver, exp, id: p.jti }
+    return { state: norm(p.state), version: p.ver, exp: Math.min(p.exp * 1000 || Infinity, p.iat * 1000 + life || Infinity), at: p.iat * 1000 || 0, id: p.jti }
   } catch (e) {
-    return null // not ours or damaged: ask again
+    return {}
   }
 }
 
+// fresh: c is a consent for this config version and not expired.
+const fresh = (c) => c.version === C.version && c.exp > Date.now()
+
 function savePending (q) {
-  const e = q[q.length - 1]
-  writeCookie('P' + b64e(JSON.stringify(q)), e.t + C.consent_lifetime_days * DAY)
+  writeCookie('P' + b64e(JSON.stringify(q)), q[q.length - 1].t + C.consent_lifetime_days * DAY)
 }
 
 // ---- recording ------------------------------------------------------------------------
@@ -133,38 +133,30 @@ async function flush () {
     // Each round answers or gives up on one entry; the bound guards against a cookie
     // that cannot be rewritten.
     for (let round = 0; round <= MAXQ; round++) {
-      const c = load()
-      const q = c && c.queue
-      const e = q && q.find((x) => !x.x)
+      const e = (load().queue || []).find((x) => !x.x)
       if (!e) break
-      const body = {
-        site: C.site, url: e.u, state: e.s, method: e.m, version: e.v, nonce: e.n
-      }
+      const body = { site: C.site, url: e.u, state: e.s, method: e.m, version: e.v, nonce: e.n }
       if (e.r) body.replaces = e.r
       if (e.g) body.gpc = true
+      if (e.f) body.shared_from = e.f
       let res
       try {
-        res = await fetch(C.api + '/v1/consent', {
-          method: 'POST',
-          body: JSON.stringify(body),
-          headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
-          credentials: 'omit',
-          keepalive: true
-        })
+        // A string body is sent as text/plain;charset=UTF-8: a CORS-simple request, no
+        // preflight.
+        res = await fetch(C.api + '/v1/consent', { method: 'POST', body: JSON.stringify(body), credentials: 'omit', keepalive: true })
       } catch (err) {
         break // offline or blocked: keep it for the next page view or the online event
       }
       const st = res.status
       let j = null
-      if (st === 200 || st === 201) {
+      if (res.ok) {
         try { j = await res.json() } catch (err) {}
-      } else if (st < 400 || st >= 500 || st === 408 || st === 429) {
+      } else if (st < 400 || st > 499 || st === 408 || st === 429) {
         break // try later
       }
       // Take the answered entry out of what the cookie holds now (another tab or a click
       // may have changed it while the request was under way).
-      const now = load()
-      const nq = (now && now.queue) || []
+      const nq = load().queue || []
       const i = nq.findIndex((x) => x.n === e.n)
       if (i < 0) break
       if (!j || !j.id) {
@@ -177,10 +169,9 @@ async function flush () {
         if (!nq[0].r) nq[0].r = j.id
         savePending(nq)
       } else {
-        let p
-        try { p = JSON.parse(b64d(String(j.receipt).split('.')[1])) } catch (err) {}
-        if (p && p.jti) writeCookie(j.receipt, Math.min(p.exp ? p.exp * 1000 : Infinity, e.t + C.consent_lifetime_days * DAY))
-        else { e.x = 1; savePending([e]) }
+        // (load() takes the receipt's own expiry into account.)
+        writeCookie(j.receipt, e.t + C.consent_lifetime_days * DAY)
+        if (!load().id) { e.x = 1; savePending([e]) } // not a receipt: keep the choice
       }
       cur = load()
     }
@@ -189,24 +180,15 @@ async function flush () {
   }
 }
 
-// choose applies a choice at once, keeps it in the cookie and records it.
-function choose (s, method) {
+// choose applies a choice at once, keeps it in the cookie and records it. from names the
+// consent of another site it was taken over from; g says that one came with GPC.
+function choose (s, method, from, g) {
   s = norm(s)
-  const before = cur && cur.state
-  if (method !== 'gpc' && cur && grantsAny(before) && !grantsAny(s)) method = 'withdraw'
-  const q = ((cur && cur.queue) || []).filter((x) => !x.x)
-  const r = (cur && cur.id) || ''
+  if (method !== 'gpc' && grantsAny(cur.state) && !grantsAny(s)) method = 'withdraw'
+  const q = (cur.queue || []).filter((x) => !x.x)
+  const r = cur.id || ''
   if (method === 'withdraw' && !r && !q.length) method = 'reject_all' // nothing known to withdraw
-  q.push({
-    s,
-    m: method,
-    v: C.version,
-    t: Date.now(),
-    n: randomID(),
-    u: location.href.split('#')[0].slice(0, 1024),
-    r,
-    g: gpc ? 1 : 0
-  })
+  q.push({ s, m: method, v: C.version, t: Date.now(), n: randomID(), u: location.href.split('#')[0].slice(0, 1024), r, g: gpc || g ? 1 : 0, f: from })
   while (q.length > MAXQ) q.splice(1, 1)
   savePending(q)
   cur = load()
@@ -220,17 +202,14 @@ function choose (s, method) {
 // host and its parent domains.
 function purge (s) {
   const pats = []
-  C.services.forEach((v) => { if (!s[v.category]) pats.push.apply(pats, v.cookies) })
+  C.services.forEach((v) => { if (!s[v.category]) pats.push(...v.cookies) })
   C.cookies.forEach((c) => { if (!s[c.category]) pats.push(c.name) })
-  if (!pats.length) return
   const parts = location.hostname.split('.')
-  const doms = ['']
-  for (let i = 0; i < parts.length - 1; i++) doms.push(parts.slice(i).join('.'))
   D.cookie.split(';').forEach((kv) => {
     const n = kv.split('=')[0].trim()
-    if (!n || n === NAME) return
-    if (!pats.some((p) => (p.slice(-1) === '*' ? n.indexOf(p.slice(0, -1)) === 0 : n === p))) return
-    doms.forEach((d) => { D.cookie = n + '=;path=/;max-age=0' + (d ? ';domain=' + d : '') })
+    if (n && n !== NAME && pats.some((p) => (p.slice(-1) === '*' ? n.indexOf(p.slice(0, -1)) === 0 : n === p))) {
+      parts.forEach((x, i) => { D.cookie = n + '=;path=/;max-age=0' + (i ? ';domain=' + parts.slice(i - 1).join('.') : '') })
+    }
   })
 }
 
@@ -249,29 +228,26 @@ function apply (s, announce) {
   }
 }
 
-const granted = (cats) => String(cats).trim().split(/\s+/).every((c) => state[c] === true)
-
 let chain = Promise.resolve()
 
 // activate runs the blocked scripts and loads the blocked iframes whose categories are all
 // granted, in document order; a script with src is waited for before the next one runs.
 function activate () {
-  if (!state) return
   D.querySelectorAll(SEL).forEach((el) => {
     if (el._crumb) return
     const cats = el.getAttribute('data-crumb-category')
-    if (!granted(cats)) {
-      if (el.tagName === 'IFRAME') placeholder(el, cats)
-      return
-    }
-    el._crumb = 1
-    if (el.tagName === 'IFRAME') {
+    const frame = el.tagName === 'IFRAME'
+    if (!words(cats).every((c) => state[c])) {
+      if (frame) placeholder(el, cats)
+    } else if (frame) {
+      el._crumb = 1
       if (el._ph) { el._ph.remove(); el.hidden = false }
       el.src = el.getAttribute('data-crumb-src')
       el.removeAttribute('data-crumb-src')
-      return
+    } else {
+      el._crumb = 1
+      chain = chain.then(() => run(el))
     }
-    chain = chain.then(() => run(el))
   })
 }
 
@@ -279,7 +255,7 @@ function run (old) {
   return new Promise((resolve) => {
     const s = D.createElement('script')
     for (const a of old.attributes) {
-      if (a.name !== 'type' && a.name.indexOf('data-crumb-') !== 0) s.setAttribute(a.name, a.value)
+      if (a.name !== 'type' && a.name.indexOf('data-crumb-')) s.setAttribute(a.name, a.value)
     }
     const t = old.getAttribute('data-crumb-type')
     if (t) s.type = t
@@ -299,18 +275,16 @@ function run (old) {
 
 function placeholder (f, cats) {
   if (f._ph) return
-  const cat = String(cats).trim().split(/\s+/).find((c) => !state[c])
-  const title = (T.categories[cat] && T.categories[cat].title) || cat
+  const cat = words(cats).find((c) => !state[c])
+  const title = (T.categories[cat] || { title: cat }).title
   const host = D.createElement('crumb-placeholder')
   const root = host.attachShadow({ mode: 'open' })
-  const w = parseInt(f.getAttribute('width'), 10)
-  const h = parseInt(f.getAttribute('height'), 10)
+  const w = parseInt(f.width)
+  const h = parseInt(f.height)
   style(root, ':host{display:block!important;' + (w > 0 ? 'width:' + w + 'px;max-width:100%;' : '') + (h > 0 ? 'height:' + h + 'px;' : '') + '}')
   const btn = el('button', { class: 'pri', type: 'button', 'data-category': cat }, T.placeholder_allow)
-  btn.onclick = () => {
-    choose({ ...state, [cat]: true }, 'custom')
-  }
-  root.append(el('div', { class: 'cc c ph ' + C.theme, lang, dir: T.dir }, el('p', {}, T.placeholder.replace('{category}', title)), btn))
+  btn.onclick = () => choose({ ...state, [cat]: true }, 'custom')
+  root.append(el('div', { class: 'cc c ph ' + C.theme, lang, dir: T.dir }, el('p', 0, T.placeholder.replace('{category}', title)), btn))
   f._ph = host
   f.hidden = true
   f.parentNode.insertBefore(host, f)
@@ -323,59 +297,52 @@ C.services.forEach((s) => s.hosts.forEach((h) => hosts.push([h, s.category])))
 
 function blockedCategory (url) {
   let h
-  try { h = new URL(url, location.href).hostname } catch (e) { return '' }
+  try { h = new URL(url, location.href).hostname } catch (e) {}
   for (const [x, c] of hosts) {
-    if ((h === x || h.endsWith('.' + x)) && !state[c]) return c
+    if (h && under(h, x) && !state[c]) return c
   }
-  return ''
 }
 
 // hold turns a script or iframe of a listed host into a blocked one before the browser
 // runs or loads it; activate() releases it once its category is granted.
 function hold (n) {
   if (n.nodeType !== 1 || n._crumb) return
-  if (n.tagName === 'SCRIPT' && n.src && (!n.type || /javascript|module|ecmascript/i.test(n.type))) {
-    const c = blockedCategory(n.src)
-    if (c) {
-      if (n.type) n.setAttribute('data-crumb-type', n.type)
-      n.type = 'text/plain'
-      n.setAttribute('data-crumb-category', c)
-    }
-  } else if (n.tagName === 'IFRAME' && n.getAttribute('src')) {
-    const c = blockedCategory(n.src)
-    if (c) {
-      n.setAttribute('data-crumb-src', n.src)
-      n.setAttribute('data-crumb-category', c)
-      n.src = 'about:blank' // also stops a load that began when the parser inserted it
-    }
+  const s = n.tagName === 'SCRIPT'
+  const c = (s ? n.src && (!n.type || /javascript|module|ecmascript/i.test(n.type)) : n.tagName === 'IFRAME' && n.getAttribute('src')) && blockedCategory(n.src)
+  if (!c) return
+  n.setAttribute('data-crumb-category', c)
+  if (s) {
+    if (n.type) n.setAttribute('data-crumb-type', n.type)
+    n.type = 'text/plain'
+  } else {
+    n.setAttribute('data-crumb-src', n.src)
+    n.src = 'about:blank' // also stops a load that began when the parser inserted it
   }
 }
 
 function holdTree (n) {
-  hold(n)
-  if (n.querySelectorAll) n.querySelectorAll('script[src],iframe[src]').forEach(hold)
+  if (n && n.nodeType) {
+    hold(n)
+    if (n.querySelectorAll) n.querySelectorAll('script[src],iframe[src]').forEach(hold)
+  }
 }
 
 function autoBlock () {
   // Scripts that other scripts insert run as soon as they are inserted, so insertion is
   // intercepted; the observer catches parser-inserted ones before the parser runs them.
-  const P = Node.prototype
-  ;['appendChild', 'insertBefore', 'replaceChild'].forEach((m) => {
-    const orig = P[m]
-    P[m] = function (n) {
-      if (n && n.nodeType) holdTree(n)
-      return orig.apply(this, arguments)
-    }
-  })
-  const E = Element.prototype
-  ;['append', 'prepend', 'before', 'after', 'replaceWith'].forEach((m) => {
-    const orig = E[m]
-    if (orig) {
-      E[m] = function () {
-        for (const n of arguments) if (n && n.nodeType) holdTree(n)
-        return orig.apply(this, arguments)
+  // Node's methods take the new node first (the others are already in the tree); Element's
+  // take only new ones.
+  [[Node, 'appendChild insertBefore replaceChild'], [Element, 'append prepend before after replaceWith']].forEach(([K, ms]) => {
+    const P = K.prototype
+    ms.split(' ').forEach((m) => {
+      const orig = P[m]
+      if (orig) {
+        P[m] = function (...a) {
+          (K === Node ? a.slice(0, 1) : a).forEach(holdTree)
+          return orig.apply(this, a)
+        }
       }
-    }
+    })
   })
 }
 
@@ -387,7 +354,7 @@ function watch () {
       for (const n of m.addedNodes) {
         if (n.nodeType !== 1) continue
         if (C.auto_block) holdTree(n)
-        if (!found && (n.matches(WATCH) || n.querySelector(WATCH))) found = true
+        found = found || n.matches(WATCH) || !!n.querySelector(WATCH)
       }
     }
     if (found && !pending) {
@@ -395,6 +362,55 @@ function watch () {
       setTimeout(() => { pending = false; activate(); declarations() })
     }
   }).observe(D.documentElement, { childList: true, subtree: true })
+}
+
+// ---- sharing with the account's other sites -------------------------------------------
+
+// A link to a host of share_domains gets ?crumb_share=<consent id> when it is followed (only
+// then: nothing is rewritten before), if the visitor holds a receipt here. The site it leads
+// to looks that consent up and records it as its own (shared_from): no third-party cookie.
+
+// unshare takes crumb_share out of a query string ("?a=1&crumb_share=x"): [the rest without
+// "?", the value or undefined].
+function unshare (search) {
+  let v
+  const rest = search.slice(1).split('&').filter((kv) => {
+    if (kv.split('=')[0] !== SHARE) return kv
+    v = kv.slice(SHARE.length + 1)
+  })
+  return [rest.join('&'), v]
+}
+
+// decorate listens to click and auxclick (middle button) in the capture phase: keyboard
+// activation (Enter on a link) is dispatched as a click too, so every way of following a
+// link but the context menu passes here, also for links in open shadow roots.
+function decorate (e) {
+  const a = e.composedPath().find((n) => n.tagName === 'A' && n.href)
+  if (!a || !shares(a.hostname)) return
+  const c = load()
+  // (A link left decorated, after a middle click say, hands on nothing by itself: the
+  // referrer check in start() makes the id count only when a sharing site sent it.)
+  if (fresh(c) && c.id) a.search = (unshare(a.search)[0] + '&' + SHARE + '=' + c.id).replace(/^&/, '')
+}
+
+// lookup asks the server for the consent another site handed on: its JSON, or nothing after
+// a 404, an error or 1.5 s without an answer (a later answer is ignored).
+function lookup (id) {
+  return new Promise((resolve) => {
+    setTimeout(resolve, 1500)
+    fetch(C.api + '/v1/sites/' + C.site + '/shared/' + id, { credentials: 'omit' })
+      .then((r) => r.ok && r.json()).then(resolve, resolve)
+  })
+}
+
+// adopt takes over a shared consent when this site has no valid one, or an older one that
+// says something else (the same state is not recorded again: links back and forth between
+// two sites would otherwise record a new consent on every visit).
+function adopt (j) {
+  if (!j?.id || !j.state) return
+  const s = norm(j.state)
+  if (valid && !(Date.parse(j.time) >= cur.at && JSON.stringify(s) !== JSON.stringify(state))) return
+  choose(s, j.method, j.id, j.gpc)
 }
 
 // ---- Google Consent Mode v2 -----------------------------------------------------------
@@ -407,17 +423,12 @@ function consentMode (cmd) {
     W.dataLayer = W.dataLayer || []
     W.gtag = function () { W.dataLayer.push(arguments) }
   }
-  // Consent Mode storage types and the category that grants each.
-  const types = {
-    ad_storage: 'marketing',
-    ad_user_data: 'marketing',
-    ad_personalization: 'marketing',
-    analytics_storage: 'statistics',
-    functionality_storage: 'preferences',
-    personalization_storage: 'preferences'
-  }
+  // Consent Mode storage types; ad_* are granted by marketing, analytics_* by statistics,
+  // the others by preferences.
   const o = {}
-  for (const k in types) o[k] = cmd === 'default' || !state[types[k]] ? 'denied' : 'granted'
+  'ad_storage ad_user_data ad_personalization analytics_storage functionality_storage personalization_storage'.split(' ').forEach((k) => {
+    o[k] = cmd === 'default' || !state[k[1] === 'd' ? 'marketing' : k[0] === 'a' ? 'statistics' : 'preferences'] ? 'denied' : 'granted'
+  })
   if (cmd === 'default') {
     o.security_storage = 'granted'
     o.wait_for_update = 500
@@ -427,14 +438,15 @@ function consentMode (cmd) {
 
 // ---- the banner -----------------------------------------------------------------------
 
+// el makes an element: attributes true are empty, false and null left out; children that
+// are falsy ('' included) are left out, strings become text nodes, arrays are flattened.
 function el (tag, attrs, ...kids) {
   const e = D.createElement(tag)
   for (const k in attrs) {
     const v = attrs[k]
-    if (v === true) e.setAttribute(k, '')
-    else if (v !== false && v != null) e.setAttribute(k, v)
+    if (v != null && v !== false) e.setAttribute(k, v === true ? '' : v)
   }
-  kids.flat().forEach((k) => { if (k != null && k !== false) e.append(k) }) // strings become text nodes
+  e.append(...kids.flat().filter((k) => k))
   return e
 }
 
@@ -442,16 +454,14 @@ function el (tag, attrs, ...kids) {
 // style-src, no <style> element, no style attribute) and any extra rules.
 function style (root, extra) {
   if (!sheet) {
-    let css = __CRUMB_CSS__
     const k = C.colors
-    css += '.cc.c{' + (k.primary ? '--p:' + k.primary + ';--pt:' + k.on_primary + ';' : '') +
-      (k.background ? '--bg:' + k.background + ';' : '') + (k.text ? '--fg:' + k.text + ';--mu:' + k.text + ';' : '') + '}'
-    sheet = mkSheet(css)
+    sheet = mkSheet(__CRUMB_CSS__ + '.cc.c{' + (k.primary ? '--p:' + k.primary + ';--pt:' + k.on_primary + ';' : '') +
+      (k.background ? '--bg:' + k.background + ';' : '') + (k.text ? '--fg:' + k.text + ';--mu:' + k.text + ';' : '') + '}')
   }
   const sheets = [sheet]
   if (extra) sheets.push(mkSheet(extra))
   if (sheet.replaceSync) root.adoptedStyleSheets = sheets
-  else sheets.forEach((s) => root.append(el('style', {}, s))) // old browsers: text in the shadow root
+  else sheets.forEach((s) => root.append(el('style', 0, s))) // old browsers: text in the shadow root
 }
 
 function mkSheet (css) {
@@ -464,45 +474,27 @@ function mkSheet (css) {
   }
 }
 
+// build makes the banner's first layer; fill adds the second when it is first shown.
 function build () {
   const host = D.createElement('crumb-consent')
   const root = host.attachShadow({ mode: 'open' })
   style(root)
   const modal = C.layout === 'modal'
-  const btn = (action, text, cls) => el('button', { type: 'button', class: cls || 'pri', 'data-action': action }, text)
+  const A = {} // the buttons by data-action
+  const btn = (a, cls) => (A[a] = el('button', { type: 'button', class: cls || 'pri', 'data-action': a }, T[a]))
   const cats = el('div', { class: 'l2', hidden: true })
-  C.categories.forEach((c) => {
-    if (!offered[c.id]) return
-    const t = T.categories[c.id] || { title: c.id, description: '' }
-    const nec = c.id === 'necessary'
-    const id = 'c-' + c.id
-    const svcs = C.services.filter((s) => s.category === c.id)
-    cats.append(el('div', { class: 'cat' },
-      el('label', { for: id },
-        el('input', { type: 'checkbox', id, 'data-category': c.id, disabled: nec, checked: nec, 'aria-describedby': id + '-d' }),
-        el('span', {}, t.title), nec ? el('small', {}, T.always_on) : null),
-      el('p', { id: id + '-d' }, t.description),
-      svcs.length ? el('ul', { class: 'svc' }, svcs.map((s) => el('li', {}, el('b', {}, s.name),
-        s.description[lang] ? ' ' + s.description[lang] : '',
-        s.cookies.length ? el('small', {}, ' (' + s.cookies.join(', ') + ')') : null))) : null))
-  })
-  const close = btn('close', T.close, 'x')
+  // (target _blank implies rel noopener.)
   // A <dialog>: shown modal in the modal layout (the page behind is inert), else as a manual
   // popover (top layer, page usable). Browsers without either get a fixed box.
   const box = el('dialog', {
-    class: 'b', role: 'dialog', tabindex: '-1', 'aria-modal': modal ? 'true' : false,
-    'aria-labelledby': 'crumb-t', 'aria-describedby': 'crumb-d', popover: 'manual', hidden: true
+    class: 'b', role: 'dialog', tabindex: '-1', 'aria-modal': modal && 'true', 'aria-labelledby': 'crumb-t', 'aria-describedby': 'crumb-d', popover: 'manual', hidden: true
   },
-  close,
+  btn('close', 'x'),
   el('h2', { id: 'crumb-t' }, T.title),
-  el('p', { id: 'crumb-d' }, T.description, C.privacy_url ? ' ' : '',
-    C.privacy_url ? el('a', { href: C.privacy_url, target: '_blank', rel: 'noopener' }, T.privacy_link) : null),
+  el('p', { id: 'crumb-d' }, T.description, C.privacy_url && [' ', el('a', { href: C.privacy_url, target: '_blank' }, T.privacy_link)]),
   cats,
-  el('div', { class: 'btns' },
-    btn('reject_all', T.reject_all), btn('accept_all', T.accept_all), btn('customize', T.customize, 'sec'), btn('save', T.save, 'sec')))
-  const fab = el('button', { type: 'button', class: 'fab', 'data-action': 'settings', hidden: true }, T.settings)
-  const wrap = el('div', { class: 'cc c ' + C.layout + ' ' + C.position + ' ' + C.theme, lang, dir: T.dir }, box, fab)
-  root.append(wrap)
+  el('div', { class: 'btns' }, btn('reject_all'), btn('accept_all'), btn('customize', 'sec'), btn('save', 'sec')))
+  root.append(el('div', { class: 'cc c ' + C.layout + ' ' + C.position + ' ' + C.theme, lang, dir: T.dir }, box, btn('settings', 'fab')))
   // Under <html>, not <body>: a page that hides or replaces its body keeps the banner.
   D.documentElement.appendChild(host)
   showRoot()
@@ -510,7 +502,25 @@ function build () {
   box.addEventListener('keydown', onKey)
   box.addEventListener('cancel', (e) => e.preventDefault()) // Escape is ours (onKey)
   box.addEventListener('close', () => { if (ui.open) open() }) // closed by the browser: back
-  ui = { host, root, box, cats, fab, wrap, modal, layer2: false, via: '', open: false, prev: null }
+  ui = { root, box, cats, modal, A, layer2: false, via: '', open: false, prev: null }
+}
+
+// (Render inlines the texts of every offered category.)
+function fill () {
+  C.categories.forEach(({ id }) => {
+    if (!offered[id]) return
+    const t = T.categories[id]
+    const nec = id === 'necessary'
+    const svcs = C.services.filter((s) => s.category === id)
+    ui.cats.append(el('div', { class: 'cat' },
+      el('label', { for: 'c-' + id },
+        el('input', { type: 'checkbox', id: 'c-' + id, 'data-category': id, disabled: nec, 'aria-describedby': 'c-' + id + '-d' }),
+        el('span', 0, t.title), nec && el('small', 0, T.always_on)),
+      el('p', { id: 'c-' + id + '-d' }, t.description),
+      svcs.length && el('ul', { class: 'svc' }, svcs.map((s) => el('li', 0, el('b', 0, s.name),
+        s.description[lang] && ' ' + s.description[lang],
+        s.cookies.length && el('small', 0, ' (' + s.cookies.join(', ') + ')'))))))
+  })
 }
 
 // showRoot undoes `* { display: none !important }`, which hides <html> itself and with it
@@ -524,21 +534,18 @@ function showRoot () {
   rootFixed = true
 }
 
-const q = (s) => ui.root.querySelector(s)
-
 // sync puts the current state into the switches and the buttons into their layer.
 function sync () {
-  ui.root.querySelectorAll('input[data-category]').forEach((i) => { i.checked = state[i.getAttribute('data-category')] === true })
   const l2 = ui.layer2
   const notice = rule === 'notice' && !l2
-  ui.cats.hidden = !l2
-  q('[data-action=close]').hidden = !l2
-  q('[data-action=customize]').hidden = l2 || notice
-  q('[data-action=save]').hidden = !l2
-  q('[data-action=reject_all]').hidden = notice
-  q('[data-action=accept_all]').textContent = notice ? T.ok : T.accept_all
-  ui.wrap.classList.toggle('two', l2)
-  ui.fab.hidden = ui.open || !C.settings_button || !valid
+  const A = ui.A
+  if (l2 && !ui.cats.firstChild) fill()
+  ui.root.querySelectorAll('input[data-category]').forEach((i) => { i.checked = state[i.getAttribute('data-category')] })
+  ui.cats.hidden = A.close.hidden = A.save.hidden = !l2
+  A.customize.hidden = l2 || notice
+  A.reject_all.hidden = notice
+  A.accept_all.textContent = notice ? T.ok : T.accept_all
+  A.settings.hidden = ui.open || !C.settings_button || !valid
 }
 
 function show (layer2, via, deferred) {
@@ -584,28 +591,27 @@ function hide () {
   ui.box.hidden = true
   sync()
   const p = ui.prev
-  if (p && p.focus && p !== D.body && p.isConnected) p.focus()
-  else if (!ui.fab.hidden) ui.fab.focus()
+  if (p?.isConnected && p !== D.body) p.focus()
+  else if (!ui.A.settings.hidden) ui.A.settings.focus()
 }
 
 function onClick (e) {
-  const b = e.target.closest && e.target.closest('[data-action]')
-  if (!b) return
-  const a = b.getAttribute('data-action')
+  const b = e.target.closest('[data-action]')
+  const a = b && b.getAttribute('data-action')
   if (a === 'accept_all' || a === 'reject_all' || a === 'save') {
     const s = all(a === 'accept_all')
     if (a === 'save') ui.root.querySelectorAll('input[data-category]').forEach((i) => { s[i.getAttribute('data-category')] = i.checked })
     choose(s, a === 'save' ? 'custom' : a)
     hide()
   } else if (a === 'customize') show(true)
-  else if (a === 'settings') show(true, 'settings')
+  else if (a === 'settings') show(true, a)
   else if (a === 'close') back()
 }
 
 // back leaves the second layer: to the first layer, or closed when the settings were
 // opened after a choice. It records nothing.
 function back () {
-  if (ui.via === 'settings' && valid) hide()
+  if (ui.via && valid) hide()
   else show(false)
 }
 
@@ -613,15 +619,14 @@ function onKey (e) {
   if (e.key === 'Escape') {
     e.preventDefault() // no close request: Escape never dismisses the banner itself
     if (ui.layer2) back()
-    return
-  }
-  if (e.key !== 'Tab' || !ui.modal) return
-  // Modal layout: Tab and Shift+Tab cycle inside the dialog.
-  const f = [].filter.call(ui.box.querySelectorAll('button,input,a[href]'), (x) => !x.disabled && x.getClientRects().length)
-  const i = f.indexOf(ui.root.activeElement)
-  if (e.shiftKey ? i <= 0 : i === f.length - 1) {
-    e.preventDefault()
-    f[e.shiftKey ? f.length - 1 : 0].focus()
+  } else if (e.key === 'Tab' && ui.modal) {
+    // Modal layout: Tab and Shift+Tab cycle inside the dialog.
+    const f = [].filter.call(ui.box.querySelectorAll('button,input,a[href]'), (x) => !x.disabled && x.getClientRects().length)
+    const i = f.indexOf(ui.root.activeElement)
+    if (e.shiftKey ? i <= 0 : i === f.length - 1) {
+      e.preventDefault()
+      f[e.shiftKey ? f.length - 1 : 0].focus()
+    }
   }
 }
 
@@ -631,16 +636,13 @@ function declarations () {
   D.querySelectorAll('[data-crumb-declaration]').forEach((d) => {
     if (d._crumb) return
     d._crumb = 1
-    const parts = []
-    CATS.forEach((c) => {
+    d.replaceChildren(...CATS.map((c) => {
       const rows = C.cookies.filter((k) => k.category === c)
-      if (!rows.length || !offered[c]) return
-      const t = T.categories[c] || { title: c, description: '' }
-      parts.push(el('h3', {}, t.title), el('p', {}, t.description), el('table', { class: 'crumb-cookies' },
-        el('thead', {}, el('tr', {}, [T.table_name, T.table_provider, T.table_purpose, T.table_expiry].map((h) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, rows.map((k) => el('tr', {}, [k.name, k.provider, k.purpose, k.expiry].map((v) => el('td', {}, v)))))))
-    })
-    d.replaceChildren.apply(d, parts)
+      const t = T.categories[c]
+      return rows.length && offered[c] && [el('h3', 0, t.title), el('p', 0, t.description), el('table', { class: 'crumb-cookies' },
+        el('thead', 0, el('tr', 0, [T.table_name, T.table_provider, T.table_purpose, T.table_expiry].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', 0, rows.map((k) => el('tr', 0, [k.name, k.provider, k.purpose, k.expiry].map((v) => el('td', 0, v))))))]
+    }).flat().filter((x) => x))
   })
 }
 
@@ -649,22 +651,52 @@ function declarations () {
 const api = {
   show () { show(true, 'settings') },
   consent () { return valid ? { ...state } : null },
-  accepted (c) { return !!state && state[c] === true },
+  accepted (c) { return state[c] === true },
   onchange: null,
   version: C.version,
   language: lang
 }
 
 function start () {
+  // A consent handed on by another site of the account: out of the address at once.
+  let shared = ''
+  const [rest, sid] = unshare(location.search)
+  if (sid != null) {
+    try { history.replaceState(history.state, '', location.pathname + (rest && '?' + rest) + location.hash) } catch (e) {}
+    // Taken only when a page of a sharing site led here: a link from anywhere else (an
+    // e-mail, a forum, a third site) must not make someone else's consent this visitor's.
+    if (/^[\w-]{16,64}$/.test(sid) && shares(new URL(D.referrer || 'x:').hostname)) shared = sid
+  }
   cur = load()
-  valid = !!cur && cur.version === C.version && cur.exp > Date.now()
-  if (W.Crumb && typeof W.Crumb.onchange === 'function') api.onchange = W.Crumb.onchange // set before we loaded
+  valid = fresh(cur)
+  if (shared === cur.id) shared = ''
+  api.onchange = (W.Crumb || api).onchange // set before we loaded
   W.Crumb = api
   state = valid ? cur.state : defaults()
   consentMode('default')
   if (C.auto_block) autoBlock()
   watch()
   apply(state, valid)
+  // Without a valid consent the banner waits for the shared one's lookup (at most 1.5 s).
+  if (!shared || valid) decide()
+  if (shared) {
+    lookup(shared).then((j) => {
+      const was = valid
+      adopt(j)
+      if (!was) decide()
+    })
+  }
+  D.addEventListener('click', decorate, true)
+  D.addEventListener('auxclick', decorate, true)
+  if (cur.queue) flush()
+  W.addEventListener('online', flush)
+  declarations()
+  if (D.readyState === 'loading') D.addEventListener('DOMContentLoaded', () => { activate(); declarations(); showRoot() })
+  W.addEventListener('load', showRoot)
+}
+
+// decide shows the banner, records Global Privacy Control or offers the settings entry.
+function decide () {
   if (!valid && gpc && rule !== 'notice') {
     // Global Privacy Control: recorded as the visitor's choice when they have made none.
     choose(defaults(), 'gpc')
@@ -675,11 +707,6 @@ function start () {
     build()
     sync()
   }
-  if (cur && cur.queue) flush()
-  W.addEventListener('online', flush)
-  declarations()
-  if (D.readyState === 'loading') D.addEventListener('DOMContentLoaded', () => { activate(); declarations(); showRoot() })
-  W.addEventListener('load', showRoot)
 }
 
 if (!W.__crumb) {
