@@ -14,7 +14,7 @@ import (
 // Entry is one record to append.
 type Entry struct {
 	Log   string    // log name: a site id, or "<site id>/scans"; [A-Za-z0-9_-] plus at most one "/"; ≤ 64 chars
-	ID    string    // globally unique record id (URL-safe); Proof(id) finds it; a reused ID is an error
+	ID    string    // globally unique record id (URL-safe), best made by Ledger.NewID; Proof(id) finds it; a reused ID is an error
 	Nonce string    // optional idempotency key, unique per log
 	Time  time.Time // the record's time; chooses the erasure period (UTC day); zero means Options.Now()
 	Leaf  []byte    // the exact leaf bytes (hashed as tlog.RecordHash(Leaf)), 1 byte to 64 KiB
@@ -260,6 +260,10 @@ func (l *Ledger) commit(batch []*request) {
 // each log touched. A returned error aborts the whole transaction.
 func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[string]uint64, error) {
 	ids := tx.Bucket(bktIDs)
+	seqIDs := tx.Bucket(bktSeqIDs)
+	// NewID's ids arrive in about increasing order: pack their pages full,
+	// like the append-only buckets of each log (see openLogTx).
+	seqIDs.FillPercent = 1
 	logs := make(map[string]*logTx)
 	batchIDs := make(map[string]struct{}, len(batch))
 	batchNonces := make(map[string]int) // log\x00nonce → position of the first entry in batch
@@ -296,7 +300,15 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 				continue
 			}
 		}
-		if _, dup := batchIDs[e.ID]; dup || ids.Get([]byte(e.ID)) != nil {
+		seq, own := l.idc.decode(e.ID)
+		sk := seqKey(seq)
+		_, dup := batchIDs[e.ID]
+		if !dup && own {
+			dup = seqIDs.Get(sk[:]) != nil
+		} else if !dup {
+			dup = ids.Get([]byte(e.ID)) != nil
+		}
+		if dup {
 			results[i] = result{err: fmt.Errorf("%w: %q", ErrDupID, e.ID)}
 			continue
 		}
@@ -330,7 +342,12 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 		loc := mem.alloc(8 + len(e.Log))
 		binary.BigEndian.PutUint64(loc, n)
 		copy(loc[8:], e.Log)
-		if err := ids.Put(mem.copy([]byte(e.ID)), loc); err != nil {
+		if own {
+			err = seqIDs.Put(mem.copy(sk[:]), loc)
+		} else {
+			err = ids.Put(mem.copy([]byte(e.ID)), loc)
+		}
+		if err != nil {
 			return nil, err
 		}
 		batchIDs[e.ID] = struct{}{}
@@ -401,8 +418,8 @@ func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
 // original returns the committed entry id of lt's log as an Appended with
 // Duplicate set.
 func (l *Ledger) original(tx *bolt.Tx, lt *logTx, id string) (Appended, error) {
-	loc := tx.Bucket(bktIDs).Get([]byte(id))
-	if len(loc) < 8 {
+	loc := l.lookupID(tx, id)
+	if loc == nil {
 		return Appended{}, fmt.Errorf("nonce index points at unknown id %q", id)
 	}
 	n := binary.BigEndian.Uint64(loc)

@@ -31,13 +31,16 @@ func idFor(i int) string {
 }
 
 // BenchmarkAppend measures group-committed appends from many concurrent
-// callers (64 per GOMAXPROCS), each durable (fsync) when Append returns.
+// callers (512 per GOMAXPROCS unless the name says clients=N), each durable
+// (fsync) when Append returns.
 //
-// ids=random uses 128-bit random ids as DESIGN §3 has them: each append then
-// inserts at a random place of the global id index and dirties one more
-// page. ids=ordered uses time-prefixed ids (like UUIDv7) to show what that
-// costs. nonces adds a random nonce per append, as the consent API does:
-// one more random-key insert, in the log's nonce index.
+// ids=random uses 128-bit random ids as callers made them before NewID: each
+// append then inserts at a random place of the global id index and dirties
+// one more page. ids=ordered uses time-prefixed ids (like UUIDv7) to show
+// what that costs; ids=newid uses Ledger.NewID, indexed by sequence number.
+// nonces adds a random nonce per append, as the consent API does: one more
+// random-key insert, in the nonce index. clients=64 keeps fewer appenders
+// waiting, so batches are about as small as the server's (~50).
 //
 // B/append and KiB/commit are the pages bbolt allocated for the run's
 // write transactions (TxStats.PageAlloc: every dirty page a commit writes,
@@ -46,18 +49,21 @@ func idFor(i int) string {
 func BenchmarkAppend(b *testing.B) {
 	for _, c := range []struct {
 		logs    int
-		ordered bool
+		ids     string
 		nonces  bool
-	}{{1, false, false}, {100, false, false}, {1, true, false}, {100, true, false}, {1, false, true}} {
+		clients int // total appenders, a multiple of GOMAXPROCS; 0 = 512 per GOMAXPROCS
+	}{
+		{1, "random", false, 0}, {100, "random", false, 0}, {1, "ordered", false, 0}, {100, "ordered", false, 0},
+		{1, "newid", false, 0}, {100, "newid", false, 0},
+		{1, "random", true, 0}, {1, "newid", true, 0}, {1, "newid", true, 64},
+	} {
 		logs := c.logs
-		mkID := newID
-		name := fmt.Sprintf("logs=%d/ids=random", logs)
-		if c.ordered {
-			mkID = orderedID
-			name = fmt.Sprintf("logs=%d/ids=ordered", logs)
-		}
+		name := fmt.Sprintf("logs=%d/ids=%s", logs, c.ids)
 		if c.nonces {
 			name += "/nonces"
+		}
+		if c.clients > 0 {
+			name += fmt.Sprintf("/clients=%d", c.clients)
 		}
 		nonces := c.nonces
 		b.Run(name, func(b *testing.B) {
@@ -71,9 +77,13 @@ func BenchmarkAppend(b *testing.B) {
 				o.CheckpointInterval = 500 * time.Millisecond
 				o.OnCommit = func(n int, d time.Duration) { mu.Lock(); commits++; leaves += n; busy += d; mu.Unlock() }
 			})
+			mkID := map[string]func() string{"random": newID, "ordered": orderedID, "newid": l.NewID}[c.ids]
 			leaf := benchLeaf(0)
 			ctx := context.Background()
 			b.SetParallelism(512)
+			if c.clients > 0 {
+				b.SetParallelism(max(1, c.clients/runtime.GOMAXPROCS(0)))
+			}
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			alloc0 := pageAlloc(l.db)

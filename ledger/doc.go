@@ -15,6 +15,7 @@ Open a ledger on a data directory and a public host name:
 	...
 	defer l.Close()
 
+	id := l.NewID() // 128-bit, random-looking; put it in the record too
 	a, err := l.Append(ctx, ledger.Entry{Log: site, ID: id, Nonce: nonce, Leaf: recordJSON})
 	// a.Index is the leaf's position, a.LeafHash its RFC 6962 hash; the
 	// leaf is on disk (fsync'd) when Append returns.
@@ -91,5 +92,18 @@ of thousands of logs, prefer one Erase per log per day to many.
 
 IDs and nonces sit in plaintext indexes; they are random tokens, not
 personal data. The UTC day of each leaf is stored in the clear beside it.
+
+# Entry ids
+
+Any unique URL-safe token can be an Entry.ID, but ids from NewID are
+cheaper to append: a NewID id is the AES encryption of a sequence number
+(and 8 zero bytes) under a key derived from ledger.key, so it looks like
+128 random bits to everyone else while the ledger indexes it by its
+sequence number, at the end of the index (idseq/), instead of at a random
+place (ids/, where a random id costs a 4 KiB page write of its own). The
+counter starts after the largest committed sequence at Open; an id handed
+out but never appended is skipped, never a committed one reused. Because
+the id key comes from ledger.key, Open refuses a ledger.db whose ids were
+made under another ledger.key: restore it from the backup.
 */
 package ledger

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -88,6 +90,9 @@ type Ledger struct {
 
 	hashes *hashCache // upper tree levels, for proofs
 
+	idc     *idCodec      // ids made by NewID (key derived from ledger.key)
+	nextSeq atomic.Uint64 // sequence number of the next NewID
+
 	// failApply, set only by tests, can abort a group commit at entry i.
 	failApply func(i int) error
 
@@ -138,9 +143,13 @@ func Open(opts Options) (*Ledger, error) {
 	if err := removeTemps(opts.Dir); err != nil {
 		return nil, err
 	}
-	signer, vkey, err := loadSigner(opts.Dir, opts.Host)
+	signer, vkey, seed, err := loadSigner(opts.Dir, opts.Host)
 	if err != nil {
 		return nil, err
+	}
+	idc, err := newIDCodec(seed)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open: id key: %w", err)
 	}
 	verifier, err := note.NewVerifier(vkey)
 	if err != nil {
@@ -172,6 +181,7 @@ func Open(opts Options) (*Ledger, error) {
 		dirty:    make(map[string]struct{}),
 		keys:     keys,
 		hashes:   newHashCache(),
+		idc:      idc,
 		cpCh:     make(chan struct{}),
 		stopCP:   make(chan struct{}),
 		cpDone:   make(chan struct{}),
@@ -186,11 +196,28 @@ func Open(opts Options) (*Ledger, error) {
 	return l, nil
 }
 
-// load creates the top buckets and reads each log's counters.
+// load creates the top buckets, checks the id key, sets the next NewID
+// sequence number and reads each log's counters.
 func (l *Ledger) load() error {
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bktLogs, bktIDs} {
+		for _, name := range [][]byte{bktLogs, bktIDs, bktSeqIDs, bktMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		last, _ := tx.Bucket(bktSeqIDs).Cursor().Last()
+		if last != nil {
+			// Sequence numbers are never reused once committed; ones handed
+			// out but never committed may be (nobody was told of them).
+			l.nextSeq.Store(binary.BigEndian.Uint64(last) + 1)
+		}
+		meta := tx.Bucket(bktMeta)
+		store, err := checkIDKey(meta.Get(keyIDCheck), l.idc, last != nil)
+		if err != nil {
+			return err
+		}
+		if store {
+			if err := meta.Put(keyIDCheck, l.idc.check()); err != nil {
 				return err
 			}
 		}
@@ -312,51 +339,56 @@ func removeTemps(dir string) error {
 	return nil
 }
 
-// loadSigner reads Dir/ledger.key, creating it on first start.
-func loadSigner(dir, host string) (note.Signer, string, error) {
+// loadSigner reads Dir/ledger.key, creating it on first start. It returns
+// the signer, its verifier key and the Ed25519 seed (for derived keys).
+func loadSigner(dir, host string) (note.Signer, string, []byte, error) {
 	path := filepath.Join(dir, keyFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		skey, _, gerr := note.GenerateKey(rand.Reader, host)
 		if gerr != nil {
-			return nil, "", fmt.Errorf("ledger: generate signing key: %w", gerr)
+			return nil, "", nil, fmt.Errorf("ledger: generate signing key: %w", gerr)
 		}
 		if werr := writeFileAtomic(path, []byte(skey+"\n")); werr != nil {
-			return nil, "", fmt.Errorf("ledger: write %s: %w", path, werr)
+			return nil, "", nil, fmt.Errorf("ledger: write %s: %w", path, werr)
 		}
 		data = []byte(skey + "\n")
 	} else if err != nil {
-		return nil, "", fmt.Errorf("ledger: read signing key: %w", err)
+		return nil, "", nil, fmt.Errorf("ledger: read signing key: %w", err)
 	}
 	skey := strings.TrimSpace(string(data))
 	signer, err := note.NewSigner(skey)
 	if err != nil {
-		return nil, "", fmt.Errorf("ledger: signing key %s: %w", path, err)
+		return nil, "", nil, fmt.Errorf("ledger: signing key %s: %w", path, err)
 	}
 	if signer.Name() != host {
 		slog.Error("ledger: signing key was made for another host; refusing to start", "key_name", signer.Name(), "host", host, "file", path)
-		return nil, "", fmt.Errorf("ledger: signing key %s is for host %q, not %q: checkpoints signed under the old name would no longer verify; start with the old host or move the data directory away", path, signer.Name(), host)
+		return nil, "", nil, fmt.Errorf("ledger: signing key %s is for host %q, not %q: checkpoints signed under the old name would no longer verify; start with the old host or move the data directory away", path, signer.Name(), host)
 	}
-	vkey, err := verifierKeyFromSigner(skey)
+	seed, err := signerSeed(skey)
 	if err != nil {
-		return nil, "", fmt.Errorf("ledger: signing key %s: %w", path, err)
+		return nil, "", nil, fmt.Errorf("ledger: signing key %s: %w", path, err)
 	}
-	return signer, vkey, nil
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(signer.Name(), pub)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("ledger: signing key %s: %w", path, err)
+	}
+	return signer, vkey, seed, nil
 }
 
-// verifierKeyFromSigner derives the verifier key from an Ed25519 note
-// signer key ("PRIVATE+KEY+<name>+<hash>+<base64(1 || seed)>").
-func verifierKeyFromSigner(skey string) (string, error) {
+// signerSeed returns the Ed25519 seed of a note signer key
+// ("PRIVATE+KEY+<name>+<hash>+<base64(1 || seed)>").
+func signerSeed(skey string) ([]byte, error) {
 	parts := strings.SplitN(skey, "+", 5) // the base64 key may itself hold "+"
 	if len(parts) != 5 {
-		return "", errors.New("malformed signer key")
+		return nil, errors.New("malformed signer key")
 	}
 	raw, err := base64.StdEncoding.DecodeString(parts[4])
 	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
-		return "", errors.New("signer key is not an Ed25519 note key")
+		return nil, errors.New("signer key is not an Ed25519 note key")
 	}
-	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
-	return note.NewEd25519VerifierKey(parts[2], pub)
+	return raw[1:], nil
 }
 
 // validKeyName reports whether s is a valid note key name.

@@ -15,8 +15,8 @@ func (l *Ledger) Locate(id string) (log string, index uint64, err error) {
 		return "", 0, fmt.Errorf("ledger: locate %q: %w", id, ErrNotFound)
 	}
 	err = l.view(func(tx *bolt.Tx) error {
-		loc := tx.Bucket(bktIDs).Get([]byte(id))
-		if len(loc) < 8 {
+		loc := l.lookupID(tx, id)
+		if loc == nil {
 			return ErrNotFound
 		}
 		index = binary.BigEndian.Uint64(loc)

@@ -97,8 +97,8 @@ func (l *Ledger) buildProof(id string) (*Proof, bool, error) {
 		erasedAt string
 	)
 	err := l.view(func(tx *bolt.Tx) error {
-		loc := tx.Bucket(bktIDs).Get([]byte(id))
-		if len(loc) < 8 {
+		loc := l.lookupID(tx, id)
+		if loc == nil {
 			return ErrNotFound
 		}
 		index := binary.BigEndian.Uint64(loc)

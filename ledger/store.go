@@ -21,12 +21,16 @@ import (
 //	    n/  nonce                   → id
 //	    d/  uint32(epoch) uint32(day) → uint64 leaves appended that day (for Erase counts)
 //	    e/  uint32(epoch) uint32(end day) → erasure record (see eraseRecord)
-//	ids/  id → uint64(index) log
+//	ids/    id → uint64(index) log              ids callers made (random keys)
+//	idseq/  uint64(sequence) → uint64(index) log  ids made by NewID (see ids.go): grows at its end
+//	meta/   idcheck → 16 bytes                   identifies the id key (see checkIDKey)
 //
 // All integers are big-endian so that keys sort in numeric order.
 var (
 	bktLogs   = []byte("logs")
 	bktIDs    = []byte("ids")
+	bktSeqIDs = []byte("idseq")
+	bktMeta   = []byte("meta")
 	bktHashes = []byte("h")
 	bktLeaves = []byte("l")
 	bktNonces = []byte("n")
@@ -35,6 +39,8 @@ var (
 	keySize   = []byte("size")
 	keyCP     = []byte("cp")
 	keyCPSize = []byte("cpsize")
+
+	keyIDCheck = []byte("idcheck")
 )
 
 func u64(x uint64) []byte {
@@ -48,6 +54,23 @@ func getU64(b *bolt.Bucket, key []byte) uint64 {
 		return binary.BigEndian.Uint64(v)
 	}
 	return 0
+}
+
+// lookupID returns the location (uint64 index, then the log name) of the
+// committed entry id in tx, or nil. The ledger's own ids are found by
+// sequence number in idseq/, every other id in ids/.
+func (l *Ledger) lookupID(tx *bolt.Tx, id string) []byte {
+	var loc []byte
+	if seq, ok := l.idc.decode(id); ok {
+		k := seqKey(seq)
+		loc = tx.Bucket(bktSeqIDs).Get(k[:])
+	} else {
+		loc = tx.Bucket(bktIDs).Get([]byte(id))
+	}
+	if len(loc) < 8 {
+		return nil
+	}
+	return loc
 }
 
 // logBucket returns the bucket of log in tx, or nil.
