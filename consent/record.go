@@ -57,13 +57,21 @@ type Record struct {
 // NewRecord builds the record for an accepted request. ip must already be
 // anonymised (see AnonymizeIP); now is the server's clock.
 func NewRecord(req Request, site string, now time.Time, anonIP, country string) Record {
-	// One read from the system's random source for id and salt.
+	// One read from the system's random source for id and salt, and one
+	// string for the id, the salt and the time, which the fields slice.
 	var b [idBytes + saltBytes]byte
 	rand.Read(b[:])
+	var text [128]byte
+	t := base64.RawURLEncoding.AppendEncode(text[:0], b[:idBytes])
+	idEnd := len(t)
+	t = base64.StdEncoding.AppendEncode(t, b[idBytes:])
+	saltEnd := len(t)
+	t = now.UTC().AppendFormat(t, time.RFC3339)
+	s := string(t)
 	return Record{
-		ID:         base64.RawURLEncoding.EncodeToString(b[:idBytes]),
+		ID:         s[:idEnd],
 		Site:       site,
-		Time:       now.UTC().Format(time.RFC3339),
+		Time:       s[saltEnd:],
 		IP:         anonIP,
 		URL:        req.URL,
 		State:      req.State,
@@ -72,7 +80,7 @@ func NewRecord(req Request, site string, now time.Time, anonIP, country string) 
 		Country:    country,
 		GPC:        req.GPC,
 		Replaces:   req.Replaces,
-		Salt:       base64.StdEncoding.EncodeToString(b[idBytes:]),
+		Salt:       s[idEnd:saltEnd],
 		SharedFrom: req.SharedFrom,
 	}
 }
