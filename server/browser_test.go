@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/crumb-consent/crumb/account"
+	"github.com/crumb-consent/crumb/consent"
 	"github.com/crumb-consent/crumb/internal/browsertest"
 	"github.com/crumb-consent/crumb/widget"
 )
@@ -34,6 +35,12 @@ func TestMain(m *testing.M) {
 // browser resolves *.crumb.test to loopback) with one blocked statistics
 // script and the widget tag.
 func hostPage(t *testing.T, widgetURL string) string {
+	return ownerPage(t, "shop.crumb.test", widgetURL, "")
+}
+
+// ownerPage serves a page like hostPage's at http://HOST:PORT/ with extra
+// HTML in its body.
+func ownerPage(t *testing.T, host, widgetURL, extra string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -41,11 +48,12 @@ func hostPage(t *testing.T, widgetURL string) string {
 <h1>Shop</h1>
 <script type="text/plain" data-crumb-category="statistics">window.statsRan = (window.statsRan || 0) + 1</script>
 <script src="%s" async></script>
-</body></html>`, widgetURL)
+%s
+</body></html>`, widgetURL, extra)
 	}))
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	return "http://shop.crumb.test:" + port + "/"
+	return "http://" + host + ":" + port + "/"
 }
 
 func e2eSite(t *testing.T, ts *testServer) account.Site {
@@ -214,5 +222,61 @@ func TestBrowserConsentSurvivesServerDowntime(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := ts.ledger.Size(site.ID); n != 1 {
 		t.Fatalf("the consent was delivered %d times", n)
+	}
+}
+
+// TestBrowserConsentSharedAcrossSites: two sites of one account that share
+// consent, on different hosts. A choice on the first travels with a link to
+// the second, which applies it without a banner and records its own consent
+// naming the first.
+func TestBrowserConsentSharedAcrossSites(t *testing.T) {
+	ts := startServer(t)
+	ctx := browsertest.Tab(t, 60*time.Second)
+	a := ts.addSite(t, account.Site{Name: "Shop", Domains: []string{"shop.crumb.test"}}, true)
+	b := ts.addSite(t, account.Site{Name: "Bakery", Domains: []string{"bakery.crumb.test"}}, true)
+	pageB := ownerPage(t, "bakery.crumb.test", ts.url+"/v1/sites/"+b.ID+"/widget.js", "")
+	pageA := ownerPage(t, "shop.crumb.test", ts.url+"/v1/sites/"+a.ID+"/widget.js",
+		`<a id="to-bakery" href="`+pageB+`welcome?from=shop#top">bakery</a>`)
+
+	openPage(t, ctx, pageA)
+	clickAction(t, ctx, "accept_all")
+	waitFor(t, ctx, "the consent in A's log", func() bool { return ts.ledger.Size(a.ID) == 1 })
+	waitFor(t, ctx, "the receipt in crumb_consent", func() bool { return strings.Count(consentCookie(t, ctx), ".") == 2 })
+	claims, err := ts.receipts.Verify(consentCookie(t, ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	evalJS[bool](t, ctx, `(document.getElementById('to-bakery').click(), true)`)
+	waitFor(t, ctx, "the bakery's page", func() bool {
+		return evalJS[bool](t, ctx, `location.hostname === 'bakery.crumb.test' && !!window.Crumb`)
+	})
+	waitFor(t, ctx, "B's own consent in its log", func() bool { return ts.ledger.Size(b.ID) == 1 })
+	if got := evalJS[string](t, ctx, `location.pathname + location.search + location.hash`); got != "/welcome?from=shop#top" {
+		t.Errorf("B's URL after the handoff: %q", got)
+	}
+	waitFor(t, ctx, "the statistics script on B", func() bool { return evalJS[int](t, ctx, `window.statsRan || 0`) == 1 })
+	if evalJS[bool](t, ctx, `(() => { const d = document.querySelector('crumb-consent')?.shadowRoot?.querySelector('[role=dialog]'); return !!d && d.checkVisibility() })()`) {
+		t.Error("B shows its banner although the visitor chose on A")
+	}
+	waitFor(t, ctx, "B's receipt", func() bool { return strings.Count(consentCookie(t, ctx), ".") == 2 })
+	onB, err := ts.receipts.Verify(consentCookie(t, ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ts.ledger.Proof(ctx, onB.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := consent.ParseRecord(p.Leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Site != b.ID || rec.SharedFrom != claims.ID || rec.Method != "accept_all" || !rec.State.Marketing {
+		t.Errorf("B's record %+v, want accept_all shared from %s", rec, claims.ID)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := ts.ledger.Size(b.ID); n != 1 {
+		t.Errorf("B recorded %d consents, want 1", n)
 	}
 }

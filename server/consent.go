@@ -77,6 +77,21 @@ func (s *Server) handleConsent(c *fiber.Ctx) error {
 		}
 	}
 
+	if req.SharedFrom != "" {
+		// A consent handed on from another site of the account (share.go):
+		// it must be shareable with this site and carry its state.
+		src, err := s.sharedRecord(site, req.SharedFrom)
+		if err == errNotShared {
+			return errorf(fiber.StatusBadRequest, "shared_from names no consent shared with this site")
+		}
+		if err != nil {
+			return err
+		}
+		if src.State != req.State {
+			return errorf(fiber.StatusBadRequest, "state differs from the shared consent's")
+		}
+	}
+
 	country := ""
 	if s.deps.Regions != nil {
 		anonAddr, _ := netip.ParseAddr(anon)
@@ -84,6 +99,7 @@ func (s *Server) handleConsent(c *fiber.Ctx) error {
 	}
 	now := s.now()
 	rec := consent.NewRecord(req, site.ID, now, anon, country)
+	rec.ID = s.deps.Ledger.NewID()
 	res, err := s.deps.Ledger.Append(c.UserContext(), ledger.Entry{
 		Log: site.ID, ID: rec.ID, Nonce: req.Nonce, Time: now, Leaf: rec.Marshal(),
 	})
@@ -105,7 +121,22 @@ func (s *Server) handleConsent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(status).JSON(consentResponse{ID: res.ID, Index: res.Index, Receipt: receipt})
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(appendConsentResponse(make([]byte, 0, 48+len(res.ID)+len(receipt)), res.ID, res.Index, receipt))
+}
+
+// appendConsentResponse appends the JSON of consentResponse to dst. The id
+// and the receipt are URL-safe ASCII (ledger ids, a compact JWS), so they
+// need no escaping; a test checks the result against encoding/json.
+func appendConsentResponse(dst []byte, id string, index uint64, receipt string) []byte {
+	dst = append(dst, `{"id":"`...)
+	dst = append(dst, id...)
+	dst = append(dst, `","index":`...)
+	dst = strconv.AppendUint(dst, index, 10)
+	dst = append(dst, `,"receipt":"`...)
+	dst = append(dst, receipt...)
+	return append(dst, `"}`...)
 }
 
 // handleConsentPreflight answers CORS preflights for clients that post JSON

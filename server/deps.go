@@ -12,6 +12,9 @@ import (
 
 // Ledger is what the server needs of the proof-of-consent ledger.
 type Ledger interface {
+	// NewID returns a fresh consent id (128 bits, URL-safe, unpredictable)
+	// that the ledger indexes cheaply.
+	NewID() string
 	// Append returns after the entry is durable; a nonce seen before returns
 	// the first entry with Duplicate set. ErrPushback when overloaded.
 	Append(ctx context.Context, e ledger.Entry) (ledger.Appended, error)
@@ -25,6 +28,9 @@ type Ledger interface {
 	Checkpoint(log string) ([]byte, error)
 	// Consistency returns ErrRange for sizes the log cannot prove.
 	Consistency(ctx context.Context, log string, from, to uint64) ([]tlog.Hash, error)
+	// Leaves calls fn with the leaves of log from index on (leaf nil and
+	// err ErrErased for an erased one) until fn returns false.
+	Leaves(log string, from uint64, fn func(index uint64, leaf []byte, err error) bool) error
 	VerifierKey() string
 }
 
@@ -35,6 +41,8 @@ type Sites interface {
 	HasVersion(site, version string) bool
 	CurrentBanner(site string) (account.Banner, error)
 	AnyDomains(match func(domains []string) bool) bool
+	// Sites lists the sites of an account ("" lists every site).
+	Sites(account string) []account.Site
 }
 
 // Regions maps an (anonymised) address to a country and the rule set that

@@ -16,6 +16,7 @@ func (s *Server) routes() {
 	a.Get("/v1/sites/:site/consistency", s.publicCORS, s.handleConsistency)
 	a.Get("/v1/sites/:site/widget.js", s.publicCORS, s.handleWidget)
 	a.Get("/v1/sites/:site/config", s.publicCORS, s.handleSiteConfig)
+	a.Get("/v1/sites/:site/shared/:id", s.publicCORS, s.handleShared)
 	a.Get("/v1/log-key", s.publicCORS, s.handleLogKey)
 	a.Get("/.well-known/jwks.json", s.publicCORS, s.handleJWKS)
 	a.Options("/v1/receipts/verify", s.publicCORS)

@@ -42,16 +42,17 @@ type Deps struct {
 
 // Server is the HTTP server.
 type Server struct {
-	cfg       Config
-	deps      Deps
-	app       *fiber.App
-	log       *slog.Logger
-	metrics   *metrics
-	limiter   *rateLimiter
-	widgets   *widgetCache
-	scanCache findingsCache
-	api       string // PublicURL without a trailing slash
-	now       func() time.Time
+	cfg        Config
+	deps       Deps
+	app        *fiber.App
+	log        *slog.Logger
+	metrics    *metrics
+	limiter    *rateLimiter
+	widgets    *widgetCache
+	scanCache  findingsCache
+	shareCache shareCache
+	api        string // PublicURL without a trailing slash
+	now        func() time.Time
 }
 
 // New builds the Fiber app with every route. It does not listen.

@@ -156,11 +156,12 @@ func (s *Server) visitorPage(c *fiber.Ctx) (widget.Page, string, error) {
 		return widget.Page{}, "", err
 	}
 	langs := cfg.PickLanguages(widget.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage)))
+	share, shareKey := s.shareDomains(site, cfg)
 	page := widget.Page{
 		Site: site.ID, API: s.api, Version: banner.Version, RuleSet: s.ruleSet(c),
-		Config: cfg, Languages: langs,
+		Config: cfg, Languages: langs, ShareDomains: share,
 	}
-	key := strings.Join([]string{site.ID, banner.Version, found.report, page.RuleSet, strings.Join(langs, ",")}, "|")
+	key := strings.Join([]string{site.ID, banner.Version, found.report, page.RuleSet, strings.Join(langs, ","), shareKey}, "|")
 	return page, key, nil
 }
 

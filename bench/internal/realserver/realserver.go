@@ -202,6 +202,8 @@ func (l *noStorageLedger) Append(_ context.Context, e ledger.Entry) (ledger.Appe
 	return ledger.Appended{ID: e.ID, Index: l.next.Add(1) - 1, LeafHash: tlog.RecordHash(e.Leaf), Leaf: e.Leaf}, nil
 }
 
+func (l *noStorageLedger) NewID() string { return consent.NewID() }
+
 func (l *noStorageLedger) Proof(_ context.Context, id string) (*ledger.Proof, error) {
 	p := l.proof.Load()
 	if p == nil {
@@ -221,3 +223,7 @@ func (l *noStorageLedger) Consistency(context.Context, string, uint64, uint64) (
 }
 
 func (l *noStorageLedger) VerifierKey() string { return l.vkey }
+
+func (l *noStorageLedger) Leaves(string, uint64, func(uint64, []byte, error) bool) error {
+	return ledger.ErrNotFound
+}
