@@ -2,9 +2,11 @@ package ledger
 
 import (
 	"context"
+	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -141,37 +143,60 @@ type logTx struct {
 	name   string
 	b      *bolt.Bucket
 	h, lv  *bolt.Bucket
-	n, d   *bolt.Bucket
+	n      *bolt.Bucket // the nonce index of logs written before nonces/ existed; nil for newer logs
+	d      *bolt.Bucket
 	size   uint64
 	key    logKey
-	counts map[uint64]uint64   // epoch<<32|day → leaves added
+	counts []dayCount          // leaves added per epoch and day, usually one
 	recent map[int64]tlog.Hash // hashes put in this batch, by stored index
+	hashes [64]tlog.Hash       // storedHashes' result
+	aad    []byte              // seal's scratch
+
+	// the cipher of the last (epoch, day) sealed, to skip keyStore's lock
+	aeadFor uint64
+	aead    cipher.AEAD
 }
 
-// ReadHashes serves the hashes put earlier in this batch from memory and
-// the rest from the bucket (which also sees this transaction's writes).
-func (lt *logTx) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	var missing []int64
-	for i, x := range indexes {
-		h, ok := lt.recent[x]
-		if !ok {
-			missing = append(missing, x)
-			continue
+type dayCount struct{ key, n uint64 } // key: epoch<<32 | day
+
+func (lt *logTx) count(key uint64) {
+	for i := range lt.counts {
+		if lt.counts[i].key == key {
+			lt.counts[i].n++
+			return
 		}
-		out[i] = h
 	}
-	if len(missing) == 0 {
-		return out, nil
+	lt.counts = append(lt.counts, dayCount{key, 1})
+}
+
+// hash returns the stored hash at index x: from this batch if it was put
+// here, else from the bucket.
+func (lt *logTx) hash(x int64) (tlog.Hash, error) {
+	if h, ok := lt.recent[x]; ok {
+		return h, nil
 	}
-	got, err := hashReader{lt.h}.ReadHashes(missing)
-	if err != nil {
-		return nil, err
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], uint64(x))
+	v := lt.h.Get(k[:])
+	if len(v) != tlog.HashSize {
+		return tlog.Hash{}, fmt.Errorf("ledger: stored hash %d missing (database damaged?)", x)
 	}
-	for i, x := range indexes {
-		if _, ok := lt.recent[x]; !ok {
-			out[i], got = got[0], got[1:]
+	return tlog.Hash(v), nil
+}
+
+// storedHashes returns what tlog.StoredHashesForRecordHash(n, lh, lt)
+// returns (the hashes to store for leaf n: its own, then one per subtree it
+// completes), in lt.hashes instead of fresh slices.
+func (lt *logTx) storedHashes(n uint64, lh tlog.Hash) ([]tlog.Hash, error) {
+	out := append(lt.hashes[:0], lh)
+	h := lh
+	for i := range bits.TrailingZeros64(^n) { // each trailing 1 bit completes a subtree
+		left, err := lt.hash(tlog.StoredHashIndex(i, int64(n>>uint(i))-1))
+		if err != nil {
+			return nil, err
 		}
+		h = tlog.NodeHash(left, h)
+		out = append(out, h)
 	}
 	return out, nil
 }
@@ -211,19 +236,16 @@ func (l *Ledger) commit(batch []*request) {
 	results := make([]result, len(batch))
 
 	// Every log written must have a durable key before the batch commits.
-	need := make(map[string]uint32)
-	for _, r := range batch {
-		if d, ok := need[r.e.Log]; !ok || r.day < d {
-			need[r.e.Log] = r.day
-		}
-	}
-	err := l.keys.ensure(need)
-	var sizes map[string]uint64
+	err := l.keys.ensureBatch(batch)
+	var (
+		logs map[string]*logTx
+		nt   *nonceTx
+	)
 	start := time.Now()
 	if err == nil {
 		err = l.db.Update(func(tx *bolt.Tx) error {
 			var err error
-			sizes, err = l.apply(tx, batch, results)
+			logs, nt, err = l.apply(tx, batch, results)
 			return err
 		})
 	}
@@ -234,15 +256,16 @@ func (l *Ledger) commit(batch []*request) {
 			results[i] = result{err: err}
 		}
 	} else {
+		nt.done() // the transaction committed: now memory may follow
 		l.mu.Lock()
-		for name, size := range sizes {
+		for name, lt := range logs {
 			st := l.logs[name]
 			if st == nil {
 				st = &logState{}
 				l.logs[name] = st
 			}
-			if size > st.size {
-				st.size = size
+			if lt.size > st.size {
+				st.size = lt.size
 				l.dirty[name] = struct{}{}
 			}
 		}
@@ -256,56 +279,67 @@ func (l *Ledger) commit(batch []*request) {
 	}
 }
 
-// apply writes batch into tx, filling results; it returns the new size of
-// each log touched. A returned error aborts the whole transaction.
-func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[string]uint64, error) {
+// apply writes batch into tx, filling results; it returns the logs touched
+// (with their new sizes) and the nonce index's changes, which the caller
+// applies to memory once tx has committed. A returned error aborts the
+// whole transaction.
+func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[string]*logTx, *nonceTx, error) {
 	ids := tx.Bucket(bktIDs)
 	seqIDs := tx.Bucket(bktSeqIDs)
 	// NewID's ids arrive in about increasing order: pack their pages full,
 	// like the append-only buckets of each log (see openLogTx).
 	seqIDs.FillPercent = 1
-	logs := make(map[string]*logTx)
-	batchIDs := make(map[string]struct{}, len(batch))
-	batchNonces := make(map[string]int) // log\x00nonce → position of the first entry in batch
 	mem := &arena{}
-
+	nt, err := l.nonces.begin(tx, mem)
+	if err != nil {
+		return nil, nil, err
+	}
+	logs := make(map[string]*logTx, 1)
+	var (
+		lt      *logTx            // the previous entry's log: a batch is mostly one log
+		pending map[nonceHash]int // nonce hash → position of its first entry in batch
+		loc     []byte            // id index value: uint64(index) log
+	)
 	for i, r := range batch {
 		if l.failApply != nil {
 			if err := l.failApply(i); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		e := r.e
-		lt := logs[e.Log]
-		if lt == nil {
-			var err error
-			if lt, err = l.openLogTx(tx, e.Log); err != nil {
-				return nil, err
+		e := &r.e
+		if lt == nil || lt.name != e.Log {
+			if lt = logs[e.Log]; lt == nil {
+				if lt, err = l.openLogTx(tx, e.Log); err != nil {
+					return nil, nil, err
+				}
+				logs[e.Log] = lt
 			}
-			logs[e.Log] = lt
 		}
+		var nh nonceHash
 		if e.Nonce != "" {
-			nk := e.Log + "\x00" + e.Nonce
-			if j, ok := batchNonces[nk]; ok {
+			nh = l.nonces.hash(e.Log, e.Nonce)
+			if j, ok := pending[nh]; ok {
 				results[i] = results[j]
 				results[i].a.Duplicate = true
 				continue
 			}
-			if id := lt.n.Get([]byte(e.Nonce)); id != nil {
-				a, err := l.original(tx, lt, string(id))
-				if err != nil {
-					return nil, err
-				}
+			a, found, err := l.nonceOriginal(tx, nt, lt, nh, e.Nonce)
+			if err != nil {
+				return nil, nil, err
+			}
+			if found {
 				results[i] = result{a: a}
 				continue
 			}
 		}
+		// A Get in a write transaction sees this transaction's Puts, so this
+		// also catches an id used twice in the batch.
 		seq, own := l.idc.decode(e.ID)
 		sk := seqKey(seq)
-		_, dup := batchIDs[e.ID]
-		if !dup && own {
+		var dup bool
+		if own {
 			dup = seqIDs.Get(sk[:]) != nil
-		} else if !dup {
+		} else {
 			dup = ids.Get([]byte(e.ID)) != nil
 		}
 		if dup {
@@ -315,31 +349,34 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 
 		n := lt.size
 		lh := tlog.RecordHash(e.Leaf)
-		hashes, err := tlog.StoredHashesForRecordHash(int64(n), lh, lt)
+		hashes, err := lt.storedHashes(n, lh)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		base := tlog.StoredHashIndex(0, int64(n))
 		for k, h := range hashes {
 			x := base + int64(k)
 			if err := lt.h.Put(mem.u64(uint64(x)), mem.copy(h[:])); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			lt.recent[x] = h
 		}
 		day := max(r.day, lt.key.FromDay) // clock skew: never write into an erased day
-		a, err := l.keys.aead(e.Log, lt.key.Epoch, day)
-		if err != nil {
-			return nil, err
+		ed := uint64(lt.key.Epoch)<<32 | uint64(day)
+		if lt.aead == nil || lt.aeadFor != ed {
+			if lt.aead, err = l.keys.aead(e.Log, lt.key.Epoch, day); err != nil {
+				return nil, nil, err
+			}
+			lt.aeadFor = ed
 		}
-		sealed, err := seal(a, e.Log, n, lt.key.Epoch, day, e.Leaf)
+		sealed, err := lt.seal(mem, n, day, e.Leaf)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := lt.lv.Put(mem.u64(n), sealed); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		loc := mem.alloc(8 + len(e.Log))
+		loc = mem.alloc(8 + len(e.Log))
 		binary.BigEndian.PutUint64(loc, n)
 		copy(loc[8:], e.Log)
 		if own {
@@ -348,34 +385,49 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 			err = ids.Put(mem.copy([]byte(e.ID)), loc)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		batchIDs[e.ID] = struct{}{}
 		if e.Nonce != "" {
-			if err := lt.n.Put(mem.copy([]byte(e.Nonce)), mem.copy([]byte(e.ID))); err != nil {
-				return nil, err
+			if err := nt.add(nh, l.nonceRef(mem, e.ID)); err != nil {
+				return nil, nil, err
 			}
-			batchNonces[e.Log+"\x00"+e.Nonce] = i
+			if pending == nil {
+				pending = make(map[nonceHash]int)
+			}
+			pending[nh] = i
 		}
-		lt.counts[uint64(lt.key.Epoch)<<32|uint64(day)]++
+		lt.count(ed)
 		lt.size++
 		results[i] = result{a: Appended{ID: e.ID, Index: n, LeafHash: lh, Leaf: e.Leaf}}
 	}
-
-	sizes := make(map[string]uint64, len(logs))
-	for name, lt := range logs {
-		if err := lt.b.Put(keySize, u64(lt.size)); err != nil {
-			return nil, err
+	if err := nt.finish(); err != nil {
+		return nil, nil, err
+	}
+	for _, lt := range logs {
+		if err := lt.b.Put(keySize, mem.u64(lt.size)); err != nil {
+			return nil, nil, err
 		}
-		for k, c := range lt.counts {
-			key := u64(k)
-			if err := lt.d.Put(key, u64(getU64(lt.d, key)+c)); err != nil {
-				return nil, err
+		for _, c := range lt.counts {
+			key := mem.u64(c.key)
+			if err := lt.d.Put(key, mem.u64(getU64(lt.d, key)+c.n)); err != nil {
+				return nil, nil, err
 			}
 		}
-		sizes[name] = lt.size
 	}
-	return sizes, nil
+	return logs, nt, nil
+}
+
+// seal seals leaf n of lt's log under the current cipher (lt.aead, for
+// day), into mem.
+func (lt *logTx) seal(mem *arena, n uint64, day uint32, leaf []byte) ([]byte, error) {
+	out := mem.alloc(sealHeader + gcmNonceSize + len(leaf) + lt.aead.Overhead())
+	var aad []byte
+	out, aad = sealInto(out[:0], lt.aad, lt.aead, lt.name, n, lt.key.Epoch, day, leaf)
+	lt.aad = aad[:0]
+	if out == nil {
+		return nil, fmt.Errorf("ledger: nonce: random source failed")
+	}
+	return out, nil
 }
 
 // openLogTx opens (creating) log's buckets in a write transaction.
@@ -384,20 +436,20 @@ func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	lt := &logTx{name: name, b: b, size: getU64(b, keySize), counts: make(map[uint64]uint64), recent: make(map[int64]tlog.Hash)}
+	lt := &logTx{name: name, b: b, size: getU64(b, keySize), recent: make(map[int64]tlog.Hash)}
+	lt.n = b.Bucket(bktNonces) // only in logs written before nonces/ existed
 	for _, s := range []struct {
 		dst  **bolt.Bucket
 		name []byte
 		fill float64
-	}{{&lt.h, bktHashes, 1}, {&lt.lv, bktLeaves, 1}, {&lt.n, bktNonces, 0.5}, {&lt.d, bktDays, 1}} {
+	}{{&lt.h, bktHashes, 1}, {&lt.lv, bktLeaves, 1}, {&lt.d, bktDays, 1}} {
 		sb, err := b.CreateBucketIfNotExists(s.name)
 		if err != nil {
 			return nil, err
 		}
 		// FillPercent belongs to this handle, not to the file: set it in
 		// every write transaction. h, l and d only grow at their end, so
-		// their pages are packed full (1.0); the nonce index takes random
-		// keys and keeps bbolt's 0.5, which leaves room for inserts.
+		// their pages are packed full (1.0).
 		sb.FillPercent = s.fill
 		*s.dst = sb
 	}
@@ -415,12 +467,40 @@ func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
 	return lt, nil
 }
 
+// nonceOriginal looks nonce (hash h) up in the nonce index, and in the old
+// n/ bucket of lt's log if it has one; found is false for a new nonce.
+func (l *Ledger) nonceOriginal(tx *bolt.Tx, nt *nonceTx, lt *logTx, h nonceHash, nonce string) (a Appended, found bool, err error) {
+	var id string
+	ref, err := nt.lookup(h)
+	switch {
+	case err != nil:
+		return Appended{}, false, err
+	case ref != nil:
+		if id, err = l.refID(ref); err != nil {
+			return Appended{}, false, err
+		}
+	case lt.n != nil:
+		v := lt.n.Get([]byte(nonce))
+		if v == nil {
+			return Appended{}, false, nil
+		}
+		id = string(v)
+	default:
+		return Appended{}, false, nil
+	}
+	a, err = l.original(tx, lt, id)
+	return a, true, err
+}
+
 // original returns the committed entry id of lt's log as an Appended with
 // Duplicate set.
 func (l *Ledger) original(tx *bolt.Tx, lt *logTx, id string) (Appended, error) {
 	loc := l.lookupID(tx, id)
 	if loc == nil {
 		return Appended{}, fmt.Errorf("nonce index points at unknown id %q", id)
+	}
+	if string(loc[8:]) != lt.name {
+		return Appended{}, fmt.Errorf("nonce index of log %q points at id %q of log %q", lt.name, id, loc[8:])
 	}
 	n := binary.BigEndian.Uint64(loc)
 	lh, err := readHash(lt.h, 0, n)

@@ -116,18 +116,20 @@ func seqKey(seq uint64) [8]byte {
 	return k
 }
 
-// checkIDKey compares the stored id key check with c's and stores it when
-// absent. A ledger.db that holds ids made under another key (ledger.key
-// replaced) is refused: its ids could no longer be found.
-func checkIDKey(meta []byte, c *idCodec, haveOwnIDs bool) (store bool, err error) {
+// checkIDKey compares the stored id key check with c's and says whether to
+// store it (absent, or nothing made under the old key yet). A ledger.db that
+// holds ids or nonce hashes made under another key (ledger.key replaced) is
+// refused: its ids and nonces could no longer be found. Both keys derive
+// from ledger.key's seed, so one check covers both.
+func checkIDKey(meta []byte, c *idCodec, used bool) (store bool, err error) {
 	want := c.check()
 	switch {
 	case meta == nil:
 		return true, nil
 	case subtle.ConstantTimeCompare(meta, want) == 1:
 		return false, nil
-	case !haveOwnIDs:
+	case !used:
 		return true, nil
 	}
-	return false, fmt.Errorf("%s is not the key this %s made its ids with: restore %s from the backup taken with %s", keyFile, dbFile, keyFile, dbFile)
+	return false, fmt.Errorf("%s is not the key this %s made its ids and nonce hashes with: restore %s from the backup taken with %s", keyFile, dbFile, keyFile, dbFile)
 }

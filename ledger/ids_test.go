@@ -302,14 +302,17 @@ func TestDuplicateOwnIDInBatch(t *testing.T) {
 }
 
 // TestOldLayoutFile opens a ledger.db as the ledger wrote it before NewID
-// existed (buckets logs/ and ids/ only; every id in ids/), then appends
-// both kinds of id to the same log and proves old and new entries.
+// and the nonce index existed (buckets logs/ and ids/ only: every id in
+// ids/, each log's nonces in its n/ bucket as nonce → id), then appends both
+// kinds of id to the same log, proves old and new entries and finds old and
+// new nonces.
 func TestOldLayoutFile(t *testing.T) {
 	dir := t.TempDir()
 	l := mustOpen(t, dir)
 	var old []string
+	nonce := func(i int) string { return "old-nonce-" + string(rune('a'+i)) }
 	for i := range 12 {
-		old = append(old, mustAppend(t, l, Entry{Log: "legacy", Nonce: "old-nonce-" + string(rune('a'+i)), Leaf: leafJSON("legacy", "old")}).ID)
+		old = append(old, mustAppend(t, l, Entry{Log: "legacy", Nonce: nonce(i), Leaf: leafJSON("legacy", "old")}).ID)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -320,8 +323,17 @@ func TestOldLayoutFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktSeqIDs, bktMeta} {
+		for _, b := range [][]byte{bktSeqIDs, bktMeta, bktNonceIdx} {
 			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		n, err := logBucket(tx, "legacy").CreateBucket(bktNonces)
+		if err != nil {
+			return err
+		}
+		for i, id := range old {
+			if err := n.Put([]byte(nonce(i)), []byte(id)); err != nil {
 				return err
 			}
 		}
@@ -353,9 +365,21 @@ func TestOldLayoutFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a := mustAppend(t, l, Entry{Log: "legacy", ID: l.NewID(), Nonce: "old-nonce-c", Leaf: []byte("retry")})
-	if !a.Duplicate || a.ID != old[2] || a.Index != 2 {
-		t.Fatalf("old nonce after the upgrade: %+v", a)
+	for i := range old {
+		a := mustAppend(t, l, Entry{Log: "legacy", ID: l.NewID(), Nonce: nonce(i), Leaf: []byte("retry")})
+		if !a.Duplicate || a.ID != old[i] || a.Index != uint64(i) {
+			t.Fatalf("old nonce after the upgrade: %+v", a)
+		}
+	}
+	b := mustAppend(t, l, Entry{Log: "legacy", ID: l.NewID(), Nonce: "new-nonce-0123456789", Leaf: []byte("new")})
+	if b.Duplicate || b.Index != 24 {
+		t.Fatalf("new nonce: %+v", b)
+	}
+	if c := mustAppend(t, l, Entry{Log: "legacy", ID: l.NewID(), Nonce: "new-nonce-0123456789", Leaf: []byte("retry")}); !c.Duplicate || c.ID != b.ID {
+		t.Fatalf("new nonce retried: %+v", c)
+	}
+	if l.Size("legacy") != 25 {
+		t.Fatalf("size %d, want 25", l.Size("legacy"))
 	}
 }
 

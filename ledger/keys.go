@@ -120,6 +120,35 @@ func (ks *keyStore) saveLocked() error {
 	return nil
 }
 
+// ensureBatch is ensure for the logs of batch, each from the earliest day
+// it writes. When every log already has a live key (nearly always) it only
+// takes the lock once and allocates nothing.
+func (ks *keyStore) ensureBatch(batch []*request) error {
+	var need map[string]uint32
+	ks.mu.Lock()
+	prev := ""
+	for _, r := range batch {
+		if r.e.Log == prev && need == nil {
+			continue
+		}
+		prev = r.e.Log
+		if k, ok := ks.logs[r.e.Log]; ok && len(k.Key) != 0 {
+			continue
+		}
+		if need == nil {
+			need = make(map[string]uint32)
+		}
+		if d, ok := need[r.e.Log]; !ok || r.day < d {
+			need[r.e.Log] = r.day
+		}
+	}
+	ks.mu.Unlock()
+	if need == nil {
+		return nil
+	}
+	return ks.ensure(need) // checks each log again under the lock
+}
+
 // ensure gives every log in need (map log → earliest day it will write) a
 // live key, and makes ledger.keys durable before returning: a batch that
 // writes a log's first leaves must never commit before its key is on disk.
@@ -254,27 +283,33 @@ func (ks *keyStore) dropLocked(log string) {
 	}
 }
 
-// leafAAD binds a sealed leaf to its log, index and header.
-func leafAAD(log string, index uint64, header []byte) []byte {
-	aad := make([]byte, 0, len(leafLabel)+len(log)+2+8+len(header))
-	aad = append(aad, leafLabel...)
-	aad = append(aad, 0)
-	aad = append(aad, log...)
-	aad = append(aad, 0)
-	aad = binary.BigEndian.AppendUint64(aad, index)
-	return append(aad, header...)
+// leafAAD appends to dst what binds a sealed leaf to its log, index and
+// header.
+func leafAAD(dst []byte, log string, index uint64, header []byte) []byte {
+	dst = append(dst, leafLabel...)
+	dst = append(dst, 0)
+	dst = append(dst, log...)
+	dst = append(dst, 0)
+	dst = binary.BigEndian.AppendUint64(dst, index)
+	return append(dst, header...)
 }
 
-// seal encrypts leaf: version(1) epoch(4) day(4) nonce(12) ciphertext+tag.
-func seal(a cipher.AEAD, log string, index uint64, epoch, day uint32, leaf []byte) ([]byte, error) {
-	out := make([]byte, sealHeader+gcmNonceSize, sealHeader+gcmNonceSize+len(leaf)+a.Overhead())
-	out[0] = sealVersion
-	binary.BigEndian.PutUint32(out[1:], epoch)
-	binary.BigEndian.PutUint32(out[5:], day)
-	if _, err := rand.Read(out[sealHeader:]); err != nil {
-		return nil, fmt.Errorf("ledger: nonce: %w", err)
+// sealInto encrypts leaf, appending version(1) epoch(4) day(4) nonce(12)
+// ciphertext+tag to dst, with aad as scratch for the associated data; it
+// returns the sealed leaf (nil if the random source failed) and the scratch
+// for reuse.
+func sealInto(dst, aad []byte, a cipher.AEAD, log string, index uint64, epoch, day uint32, leaf []byte) ([]byte, []byte) {
+	start := len(dst)
+	dst = append(dst, sealVersion, 0, 0, 0, 0, 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(dst[start+1:], epoch)
+	binary.BigEndian.PutUint32(dst[start+5:], day)
+	dst = append(dst, make([]byte, gcmNonceSize)...)
+	nonce := dst[start+sealHeader:]
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, aad
 	}
-	return a.Seal(out, out[sealHeader:], leaf, leafAAD(log, index, out[:sealHeader])), nil
+	aad = leafAAD(aad[:0], log, index, dst[start:start+sealHeader])
+	return a.Seal(dst, nonce, leaf, aad), aad
 }
 
 // sealedHeader reads the epoch and day of a sealed leaf.
@@ -295,7 +330,7 @@ func (ks *keyStore) openLeaf(log string, index uint64, v []byte) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := a.Open(nil, v[sealHeader:sealHeader+gcmNonceSize], v[sealHeader+gcmNonceSize:], leafAAD(log, index, v[:sealHeader]))
+	leaf, err := a.Open(nil, v[sealHeader:sealHeader+gcmNonceSize], v[sealHeader+gcmNonceSize:], leafAAD(nil, log, index, v[:sealHeader]))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: leaf %d of log %q fails authentication (damaged, or ledger.keys from another ledger): %w", index, log, err)
 	}

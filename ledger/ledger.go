@@ -93,6 +93,8 @@ type Ledger struct {
 	idc     *idCodec      // ids made by NewID (key derived from ledger.key)
 	nextSeq atomic.Uint64 // sequence number of the next NewID
 
+	nonces *nonceIndex // the nonce index's memory (writer only, under batchMu)
+
 	// failApply, set only by tests, can abort a group commit at entry i.
 	failApply func(i int) error
 
@@ -187,7 +189,7 @@ func Open(opts Options) (*Ledger, error) {
 		cpDone:   make(chan struct{}),
 		closing:  make(chan struct{}),
 	}
-	if err := l.load(); err != nil {
+	if err := l.load(seed); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -197,8 +199,8 @@ func Open(opts Options) (*Ledger, error) {
 }
 
 // load creates the top buckets, checks the id key, sets the next NewID
-// sequence number and reads each log's counters.
-func (l *Ledger) load() error {
+// sequence number, loads the nonce index and reads each log's counters.
+func (l *Ledger) load(seed []byte) error {
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bktLogs, bktIDs, bktSeqIDs, bktMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -211,8 +213,12 @@ func (l *Ledger) load() error {
 			// out but never committed may be (nobody was told of them).
 			l.nextSeq.Store(binary.BigEndian.Uint64(last) + 1)
 		}
+		var err error
+		if l.nonces, err = newNonceIndex(tx, seed); err != nil {
+			return err
+		}
 		meta := tx.Bucket(bktMeta)
-		store, err := checkIDKey(meta.Get(keyIDCheck), l.idc, last != nil)
+		store, err := checkIDKey(meta.Get(keyIDCheck), l.idc, last != nil || l.nonces.used(tx))
 		if err != nil {
 			return err
 		}
