@@ -140,17 +140,18 @@ func (l *Ledger) writer() {
 
 // logTx is one log's state during a group commit.
 type logTx struct {
-	name   string
-	b      *bolt.Bucket
-	h, lv  *bolt.Bucket
-	n      *bolt.Bucket // the nonce index of logs written before nonces/ existed; nil for newer logs
-	d      *bolt.Bucket
-	size   uint64
-	key    logKey
-	counts []dayCount          // leaves added per epoch and day, usually one
-	recent map[int64]tlog.Hash // hashes put in this batch, by stored index
-	hashes [64]tlog.Hash       // storedHashes' result
-	aad    []byte              // seal's scratch
+	name       string
+	b          *bolt.Bucket
+	h, lv      *bolt.Bucket
+	n          *bolt.Bucket // the nonce index of logs written before nonces/ existed; nil for newer logs
+	d          *bolt.Bucket
+	size       uint64
+	key        logKey
+	counts     []dayCount  // leaves added per epoch and day, usually one
+	recent     []tlog.Hash // hashes put in this batch: stored index recentBase+i
+	recentBase int64
+	hashes     [64]tlog.Hash // storedHashes' result
+	aad        []byte        // seal's scratch
 
 	// the cipher of the last (epoch, day) sealed, to skip keyStore's lock
 	aeadFor uint64
@@ -172,8 +173,8 @@ func (lt *logTx) count(key uint64) {
 // hash returns the stored hash at index x: from this batch if it was put
 // here, else from the bucket.
 func (lt *logTx) hash(x int64) (tlog.Hash, error) {
-	if h, ok := lt.recent[x]; ok {
-		return h, nil
+	if i := x - lt.recentBase; i >= 0 && i < int64(len(lt.recent)) {
+		return lt.recent[i], nil
 	}
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], uint64(x))
@@ -353,14 +354,15 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 		if err != nil {
 			return nil, nil, err
 		}
+		// The stored hashes of consecutive leaves have consecutive
+		// indexes: lt.recent is that run, from the batch's first leaf.
 		base := tlog.StoredHashIndex(0, int64(n))
 		for k, h := range hashes {
-			x := base + int64(k)
-			if err := lt.h.Put(mem.u64(uint64(x)), mem.copy(h[:])); err != nil {
+			if err := lt.h.Put(mem.u64(uint64(base+int64(k))), mem.copy(h[:])); err != nil {
 				return nil, nil, err
 			}
-			lt.recent[x] = h
 		}
+		lt.recent = append(lt.recent, hashes...)
 		day := max(r.day, lt.key.FromDay) // clock skew: never write into an erased day
 		ed := uint64(lt.key.Epoch)<<32 | uint64(day)
 		if lt.aead == nil || lt.aeadFor != ed {
@@ -388,11 +390,11 @@ func (l *Ledger) apply(tx *bolt.Tx, batch []*request, results []result) (map[str
 			return nil, nil, err
 		}
 		if e.Nonce != "" {
-			if err := nt.add(nh, l.nonceRef(mem, e.ID)); err != nil {
+			if err := nt.add(nh, nonceRef(mem, e.ID, seq, own)); err != nil {
 				return nil, nil, err
 			}
 			if pending == nil {
-				pending = make(map[nonceHash]int)
+				pending = make(map[nonceHash]int, len(batch)-i)
 			}
 			pending[nh] = i
 		}
@@ -436,7 +438,8 @@ func (l *Ledger) openLogTx(tx *bolt.Tx, name string) (*logTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	lt := &logTx{name: name, b: b, size: getU64(b, keySize), recent: make(map[int64]tlog.Hash)}
+	lt := &logTx{name: name, b: b, size: getU64(b, keySize)}
+	lt.recentBase = tlog.StoredHashIndex(0, int64(lt.size))
 	lt.n = b.Bucket(bktNonces) // only in logs written before nonces/ existed
 	for _, s := range []struct {
 		dst  **bolt.Bucket

@@ -42,7 +42,9 @@ tlog.StoredHashIndex(0, n)+k, big-endian, and never overwritten. Appending a
 leaf reads at most log₂ n earlier hashes; the root of any size
 (tlog.TreeHash) and any inclusion or consistency proof (tlog.ProveRecord,
 tlog.ProveTree) read O(log n) hashes. Nothing scans a log, and memory holds
-no per-leaf state: two counters per log, and a bounded cache of day keys.
+no per-leaf state: two counters per log, a bounded cache of day keys and
+upper-level hashes, and the newest nonces (at most two generations of 65536,
+a few MiB, however large the logs grow).
 
 # Durability
 
@@ -90,10 +92,10 @@ period.
 ledger.keys is rewritten whole on each new log and each erasure: with tens
 of thousands of logs, prefer one Erase per log per day to many.
 
-IDs and nonces sit in plaintext indexes; they are random tokens, not
+IDs sit in plaintext indexes, nonces as keyed hashes; ids are random tokens, not
 personal data. The UTC day of each leaf is stored in the clear beside it.
 
-# Entry ids
+# Entry ids and nonces
 
 Any unique URL-safe token can be an Entry.ID, but ids from NewID are
 cheaper to append: a NewID id is the AES encryption of a sequence number
@@ -102,8 +104,19 @@ cheaper to append: a NewID id is the AES encryption of a sequence number
 sequence number, at the end of the index (idseq/), instead of at a random
 place (ids/, where a random id costs a 4 KiB page write of its own). The
 counter starts after the largest committed sequence at Open; an id handed
-out but never appended is skipped, never a committed one reused. Because
-the id key comes from ledger.key, Open refuses a ledger.db whose ids were
-made under another ledger.key: restore it from the backup.
+out but never appended is skipped, never a committed one reused.
+
+Nonces are random too, and must be found for as long as the ledger lives.
+The nonce index keys a 128-bit keyed hash of (log, nonce) and works like a
+small log-structured merge tree: a new nonce is written in append order to
+the newest generation (and kept in memory); a full generation (65536
+nonces) is merged into the sorted index a slice per group commit, in hash
+order, so each page of that index takes many inserts at once instead of
+one page write per nonce. Logs written before this index existed keep
+their old per-log n/ bucket, which is still read.
+
+Both keys come from ledger.key, so Open refuses a ledger.db whose ids or
+nonce hashes were made under another ledger.key: restore it from the
+backup. No extra key file is needed.
 */
 package ledger

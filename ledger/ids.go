@@ -75,8 +75,10 @@ func (c *idCodec) decode(id string) (seq uint64, ok bool) {
 	if len(id) != idLen {
 		return 0, false
 	}
+	var src [idLen]byte // not []byte(id): that would allocate
+	copy(src[:], id)
 	var b [16]byte
-	if n, err := idEncoding.Decode(b[:], []byte(id)); err != nil || n != 16 {
+	if n, err := idEncoding.Decode(b[:], src[:]); err != nil || n != 16 {
 		return 0, false
 	}
 	c.block.Decrypt(b[:], b[:])

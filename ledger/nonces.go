@@ -341,9 +341,10 @@ func (nt *nonceTx) done() {
 	}
 }
 
-// nonceRef encodes the ref of id.
-func (l *Ledger) nonceRef(mem *arena, id string) []byte {
-	if seq, ok := l.idc.decode(id); ok {
+// nonceRef encodes the ref of id; seq and own are what idCodec.decode
+// says of it.
+func nonceRef(mem *arena, id string, seq uint64, own bool) []byte {
+	if own {
 		r := mem.alloc(9)
 		r[0] = refSeq
 		binary.BigEndian.PutUint64(r[1:], seq)

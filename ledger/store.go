@@ -17,15 +17,21 @@ import (
 //	    cp               latest signed checkpoint note
 //	    cpsize           uint64: its tree size
 //	    h/  uint64(StoredHashIndex) → 32-byte hash (never overwritten)
-//	    l/  uint64(index)           → sealed leaf (see seal in keys.go)
-//	    n/  nonce                   → id
+//	    l/  uint64(index)           → sealed leaf (see sealInto in keys.go)
+//	    n/  nonce                   → id   only in logs written before nonces/ existed; read, never written
 //	    d/  uint32(epoch) uint32(day) → uint64 leaves appended that day (for Erase counts)
-//	    e/  uint32(epoch) uint32(end day) → erasure record (see eraseRecord)
-//	ids/    id → uint64(index) log              ids callers made (random keys)
+//	    e/  uint32(epoch) uint32(end day) → erasure record (see recordErasure)
+//	ids/    id → uint64(index) log                ids callers made (random keys)
 //	idseq/  uint64(sequence) → uint64(index) log  ids made by NewID (see ids.go): grows at its end
-//	meta/   idcheck → 16 bytes                   identifies the id key (see checkIDKey)
+//	nonces/                                      every log's nonces (see nonces.go)
+//	    m/  hash(log, nonce) → ref               merged index
+//	    g/uint64(generation)/ uint64(n) → hash ref   the newest nonces, in append order (at most 2 generations)
+//	    merge  uint64(generation) uint64(position)   how far the older generation is merged into m/
+//	meta/   idcheck → 16 bytes                   identifies the id and nonce keys (see checkIDKey)
 //
-// All integers are big-endian so that keys sort in numeric order.
+// All integers are big-endian so that keys sort in numeric order. Per
+// append, only m/ takes a key at a random place, and only while a
+// generation is merged, many keys per page (see nonces.go).
 var (
 	bktLogs   = []byte("logs")
 	bktIDs    = []byte("ids")
