@@ -64,7 +64,8 @@ type variant struct {
 	separate       bool
 	fill           float64 // FillPercent of the sequential buckets; 0 = bbolt's default
 	noFreelistSync bool
-	pageSize       int // bbolt PageSize; 0 = the OS page size
+	pageSize       int     // bbolt PageSize; 0 = the OS page size
+	mergedFill     float64 // FillPercent of the hashed/lsm nonce index; 0 = bbolt's default
 }
 
 var variants = []variant{
@@ -80,6 +81,7 @@ var variants = []variant{
 	{name: "newid, hashed nonces (16 B -> 9 B)", ids: "seq", nonces: "hashed", fill: 1.0},
 	{name: "newid, raw nonces, PageSize 1024", ids: "seq", nonces: "raw", fill: 1.0, pageSize: 1024},
 	{name: "newid, lsm nonces", ids: "seq", nonces: "lsm", fill: 1.0},
+	{name: "newid, lsm nonces, m/ FillPercent 0.9", ids: "seq", nonces: "lsm", fill: 1.0, mergedFill: 0.9},
 }
 
 // result is one variant's figures.
@@ -223,6 +225,9 @@ func (s *store) commit(batch int, prefill bool) error {
 		h, l, n, ids, seqIDs := sb.Bucket(bH), sb.Bucket(bL), sb.Bucket(bN), tx.Bucket(bIDs), tx.Bucket(bSeqIDs)
 		nb := tx.Bucket(bNonces)
 		merged := nb.Bucket(bMerged)
+		if s.v.mergedFill > 0 {
+			merged.FillPercent = s.v.mergedFill
+		}
 		if s.v.fill > 0 {
 			h.FillPercent, l.FillPercent, seqIDs.FillPercent = s.v.fill, s.v.fill, s.v.fill
 		}
