@@ -103,8 +103,9 @@ cheaper to append: a NewID id is the AES encryption of a sequence number
 128 random bits to everyone else while the ledger indexes it by its
 sequence number, at the end of the index (idseq/), instead of at a random
 place (ids/, where a random id costs a 4 KiB page write of its own). The
-counter starts after the largest committed sequence at Open; an id handed
-out but never appended is skipped, never a committed one reused.
+counter starts after the largest committed sequence at Open: a committed id
+is never handed out again (one handed out but never appended may be, after a
+restart).
 
 Nonces are random too, and must be found for as long as the ledger lives.
 The nonce index keys a 128-bit keyed hash of (log, nonce) and works like a

@@ -104,9 +104,11 @@ func (c *idCodec) check() []byte {
 // padding (22 chars of [A-Za-z0-9_-]), unpredictable and indistinguishable
 // from random to anyone without ledger.key. The ledger indexes such ids by
 // their sequence number, so appends with them cost less than with random
-// ids (see the package documentation). Ids are never repeated, also across
-// restarts; one that is never appended is simply skipped. NewID does not
-// touch the disk and is safe for concurrent use.
+// ids (see the package documentation). A committed id is never handed out
+// again, also across restarts; one handed out but never appended leaves a
+// gap, or comes back after a restart (nobody can have been told of it: an
+// id is only reported once Append has committed it). NewID does not touch
+// the disk and is safe for concurrent use.
 func (l *Ledger) NewID() string {
 	return l.idc.encode(l.nextSeq.Add(1) - 1)
 }
