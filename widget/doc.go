@@ -29,9 +29,12 @@
 // Render returns the complete widget.js for a Page (site, API base URL, version, rule set,
 // config and the visitor's languages from ParseAcceptLanguage):
 //
+//	//# allFunctionsCalledOnLoad
 //	{const __crumb_config={…};(()=>{…bundle…})()}
 //
-// The config is a block-scoped constant, not a global. Its JSON escapes '<', '>', '&',
+// The first line is V8's explicit compile hint: Chromium compiles every function while the
+// bytes stream in, off the page's main thread, instead of each one lazily at its first
+// call. The config is a block-scoped constant, not a global. Its JSON escapes '<', '>', '&',
 // U+2028 and U+2029, so owner text can neither close the <script> nor break the statement;
 // the banner inserts owner text with textContent, never as HTML. Only the texts of the
 // visitor's languages that the site has (built in or from the owner) plus the default
@@ -57,6 +60,12 @@
 // layer above any z-index. The host element's own styles are !important inside the shadow
 // tree, which beats the page's !important rules; a page that hides <html> itself with
 // `* { display: none !important }` gets a more specific rule for :root.
+//
+// The script's own task is kept short, since it holds up the page: it reads the cookie
+// (the one thing the decision needs), pushes the Consent Mode defaults, installs
+// auto-blocking and appends the first layer. The style sheet is parsed, the dialog opened
+// and focused in the next frame (the dialog stays hidden until then); the second layer is
+// built when it is first shown, the cookie declaration in a later task.
 //
 // Blocked content waits as <script type="text/plain" data-crumb-category="statistics">
 // (inline or with src) and <iframe data-crumb-src="…" data-crumb-category="marketing">.

@@ -48,6 +48,8 @@ func ExampleRender() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("%s…\n", js[:22])
-	// Output: {const __crumb_config=…
+	fmt.Printf("%s…\n", js[:51])
+	// Output:
+	// //# allFunctionsCalledOnLoad
+	// {const __crumb_config=…
 }

@@ -54,13 +54,13 @@ let jar = '' // the last value written, for browsers that refuse cookies: kept f
 
 const b64e = (s) => btoa(unescape(encodeURIComponent(s))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 const b64d = (s) => decodeURIComponent(escape(atob(s.replace(/-/g, '+').replace(/_/g, '/'))))
-const randomID = () => b64e(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).slice(0, 22)
+const randomID = () => b64e(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))) // 22 characters
 
 // under: host h is domain d or one of its subdomains.
 const under = (h, d) => h === d || h.endsWith('.' + d)
 // shares: host h belongs to one of the account's other sites that share consent.
 const shares = (h) => C.share_domains.some((d) => under(h, d))
-const words = (s) => String(s).trim().split(/\s+/)
+const words = (s) => s.trim().split(/\s+/)
 
 // norm makes a full state object with necessary granted. A category the site hides is
 // granted by "accept all" like the others (the server checks that accept_all grants all);
@@ -86,7 +86,9 @@ function defaults () {
 
 function writeCookie (value, expires) {
   const d = C.cookie_domain
-  let s = NAME + '=' + value + ';path=/;max-age=' + Math.max(0, Math.round((expires - Date.now()) / 1000)) + ';samesite=lax'
+  // (max-age must be an integer, or the browser makes a session cookie; a negative one
+  // deletes.)
+  let s = NAME + '=' + value + ';path=/;max-age=' + ((expires - Date.now()) / 1000 | 0) + ';samesite=lax'
   if (location.protocol === 'https:') s += ';secure'
   if (d && under(location.hostname, d)) {
     D.cookie = NAME + '=;path=/;max-age=0' // a host-only copy would shadow the shared one
@@ -102,6 +104,8 @@ function load () {
   const m = D.cookie.match(/(?:^|;\s*)crumb_consent=([^;]*)/)
   const v = m ? m[1] : jar
   const life = C.consent_lifetime_days * DAY
+  if (!v) return {} // (the common case on a first visit, so not through an exception: V8's
+  // first exception in a script costs milliseconds)
   try {
     if (v[0] === 'P') {
       const q = JSON.parse(b64d(v.slice(1)))
@@ -474,11 +478,14 @@ function mkSheet (css) {
   }
 }
 
-// build makes the banner's first layer; fill adds the second when it is first shown.
-function build () {
+// build makes the banner's first layer; fill adds the second when it is first shown. With
+// bare, the CSS waits for open(): until then the dialog is hidden and the host, an empty
+// inline element, shows nothing, so the sheet's parsing need not hold up the page's script
+// task.
+function build (bare) {
   const host = D.createElement('crumb-consent')
   const root = host.attachShadow({ mode: 'open' })
-  style(root)
+  if (!bare) style(root)
   const modal = C.layout === 'modal'
   const A = {} // the buttons by data-action
   const btn = (a, cls) => (A[a] = el('button', { type: 'button', class: cls || 'pri', 'data-action': a }, T[a]))
@@ -497,12 +504,11 @@ function build () {
   root.append(el('div', { class: 'cc c ' + C.layout + ' ' + C.position + ' ' + C.theme, lang, dir: T.dir }, box, btn('settings', 'fab')))
   // Under <html>, not <body>: a page that hides or replaces its body keeps the banner.
   D.documentElement.appendChild(host)
-  showRoot()
   root.addEventListener('click', onClick)
   box.addEventListener('keydown', onKey)
   box.addEventListener('cancel', (e) => e.preventDefault()) // Escape is ours (onKey)
   box.addEventListener('close', () => { if (ui.open) open() }) // closed by the browser: back
-  ui = { root, box, cats, modal, A, layer2: false, via: '', open: false, prev: null }
+  ui = { root, box, cats, modal, A, bare } // and layer2, via, open, prev
 }
 
 // (Render inlines the texts of every offered category.)
@@ -549,9 +555,9 @@ function sync () {
 }
 
 function show (layer2, via, deferred) {
-  if (!ui) build()
-  ui.layer2 = !!layer2
-  ui.via = via || ''
+  if (!ui) build(deferred)
+  ui.layer2 = layer2
+  ui.via = via
   if (!ui.open) {
     ui.prev = D.activeElement
     ui.open = true
@@ -574,11 +580,16 @@ function show (layer2, via, deferred) {
 
 function open () {
   const b = ui.box
+  if (ui.bare) {
+    ui.bare = false
+    style(ui.root)
+  }
   b.hidden = false
   try {
     if (ui.modal) b.showModal()
     else b.showPopover()
   } catch (e) {}
+  showRoot() // after the changes above: one style recalculation for all of them
 }
 
 function hide () {
@@ -690,8 +701,9 @@ function start () {
   D.addEventListener('auxclick', decorate, true)
   if (cur.queue) flush()
   W.addEventListener('online', flush)
-  declarations()
+  // The cookie declaration can wait for the next task (or the document's end).
   if (D.readyState === 'loading') D.addEventListener('DOMContentLoaded', () => { activate(); declarations(); showRoot() })
+  else setTimeout(declarations)
   W.addEventListener('load', showRoot)
 }
 
