@@ -65,9 +65,12 @@ not counted, then -n rounds. For each page the table gives the median and p90
 time, and "net": the median and p90 over rounds of the visit's time minus the
 same round's empty page, what the library adds; "painted" the same for the
 frame after the banner. The two differ in what they count: a library that
-forces style and layout in its own script (Crumb does, with showPopover and
-focus) pays for them before its "in DOM" mark, one that leaves them to the
-next frame after; "painted" counts both alike. Pairing within a round keeps
+forces style and layout in its own script (Crumb did until e3d1ebb, with
+showPopover and focus) pays for them before its "in DOM" mark, one that
+leaves them to the next frame (Crumb now opens its dialog, and since fa9dd3e
+parses its style sheet, there) after; "painted" counts both alike. The mark
+is taken by a MutationObserver, so at the end of the task that inserted the
+banner: work later in the same task counts, work in a later task does not. Pairing within a round keeps
 out most of the drift of a shared machine. "req. start" and "files in" are
 the medians of when the page requested its first subresource and received
 its last (resource timing): the gap between "files in" and the banner is the

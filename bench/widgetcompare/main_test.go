@@ -134,7 +134,7 @@ func TestAnalyse(t *testing.T) {
 		{Name: "RunTask", Ph: "X", Ts: 11000, Dur: 5000, Pid: 1, Tid: 2},
 		{Name: "ParseHTML", Ph: "X", Ts: 11500, Dur: 3000, Pid: 1, Tid: 2, Args: json.RawMessage(`{"beginData":{"url":"` + url + `"}}`)},
 		{Name: "RunTask", Ph: "X", Ts: 20000, Dur: 8000, Pid: 1, Tid: 2},
-		{Name: "EvaluateScript", Ph: "X", Ts: 20100, Dur: 7000, Pid: 1, Tid: 2, Args: json.RawMessage(`{"data":{"url":"http://127.0.0.1:2/v1/sites/s/widget.js"}}`)},
+		{Name: "EvaluateScript", Ph: "X", Ts: 20100, Dur: 7000, Tdur: 4000, Pid: 1, Tid: 2, Args: json.RawMessage(`{"data":{"url":"http://127.0.0.1:2/v1/sites/s/widget.js"}}`)},
 		{Name: "Layout", Ph: "X", Ts: 25000, Dur: 1500, Pid: 1, Tid: 2},
 		{Name: "Layout", Ph: "X", Ts: 21000, Dur: 9000, Pid: 1, Tid: 3}, // another thread
 		{Name: "Paint", Ph: "X", Ts: 60000, Dur: 1000, Pid: 1, Tid: 2},  // after the banner
@@ -155,7 +155,7 @@ func TestAnalyse(t *testing.T) {
 	}
 	b := breakdown(libCrumb, "widget.js", []*Trace{tr})
 	near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
-	if !near(b.ScriptStart, 10.1) || !near(b.Eval, 7) || !near(b.StyleLayout, 1.5) || !near(b.Wait, 1.1) || b.Banner != 18 || b.Painted != 30 {
+	if !near(b.ScriptStart, 10.1) || !near(b.Eval, 7) || !near(b.EvalCPU, 4) || !near(b.StyleLayout, 1.5) || !near(b.Wait, 1.1) || b.Banner != 18 || b.Painted != 30 {
 		t.Errorf("breakdown %+v", b)
 	}
 	if _, err := analyse(target{name: libCrumb, url: "http://elsewhere/"}, marks{Banner: 18}, evs); err == nil {

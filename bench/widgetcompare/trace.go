@@ -21,8 +21,9 @@ type traceEvent struct {
 	Name string          `json:"name"`
 	Cat  string          `json:"cat"`
 	Ph   string          `json:"ph"`
-	Ts   float64         `json:"ts"`  // µs
-	Dur  float64         `json:"dur"` // µs, for ph "X"
+	Ts   float64         `json:"ts"`   // µs
+	Dur  float64         `json:"dur"`  // µs, for ph "X"
+	Tdur float64         `json:"tdur"` // µs of the thread's CPU time, for ph "X" where known
 	Pid  int             `json:"pid"`
 	Tid  int             `json:"tid"`
 	Args json.RawMessage `json:"args"`
@@ -43,7 +44,11 @@ type Span struct {
 	Detail string  `json:"detail,omitempty"` // the script URL, …
 	Start  float64 `json:"start_ms"`
 	Dur    float64 `json:"dur_ms"`
-	Kids   []Span  `json:"kids,omitempty"`
+	// CPU is the thread's CPU time in the slice: the wall time less what the
+	// thread spent waiting (a synchronous IPC, or descheduled on a loaded
+	// machine), so it moves far less with the machine's load than Dur.
+	CPU  float64 `json:"cpu_ms,omitempty"`
+	Kids []Span  `json:"kids,omitempty"`
 }
 
 // Trace is one traced visit: the marks and the renderer main thread's
@@ -175,7 +180,7 @@ func analyse(t target, m marks, evs []traceEvent) (*Trace, error) {
 		if len(stack) > 0 {
 			parent = stack[len(stack)-1]
 		}
-		parent.Kids = append(parent.Kids, Span{Name: e.Name, Detail: detail(e), Start: (e.Ts - t0) / 1000, Dur: e.Dur / 1000})
+		parent.Kids = append(parent.Kids, Span{Name: e.Name, Detail: detail(e), Start: (e.Ts - t0) / 1000, Dur: e.Dur / 1000, CPU: e.Tdur / 1000})
 		stack = append(stack, &parent.Kids[len(parent.Kids)-1])
 		ends = append(ends, e.Ts+e.Dur)
 	}
@@ -275,6 +280,9 @@ type Breakdown struct {
 	ScriptStart float64 `json:"script_start_ms"`
 	Wait        float64 `json:"wait_ms"`
 	Eval        float64 `json:"eval_ms"`
+	// EvalCPU is the main thread's CPU time in the evaluation: Eval less the
+	// waiting (the first document.cookie read is a synchronous IPC).
+	EvalCPU float64 `json:"eval_cpu_ms"`
 	// StyleLayout is style recalculation and layout on the main thread
 	// between the script's start and the banner (forced by the library's
 	// own code: the page's frames come after the banner or before).
@@ -296,12 +304,12 @@ func walkSpans(ss []Span, fn func(s Span)) {
 // breakdown summarises traced visits of one library.
 func breakdown(lib, script string, trs []*Trace) Breakdown {
 	b := Breakdown{Library: lib, Script: script, Visits: len(trs)}
-	var filesIn, start, wait, eval, sl, css, banner, painted []float64
+	var filesIn, start, wait, eval, evalCPU, sl, css, banner, painted []float64
 	for _, tr := range trs {
-		st, ev := -1.0, 0.0
+		st, ev, cpu := -1.0, 0.0, 0.0
 		walkSpans(tr.Spans, func(s Span) {
 			if st < 0 && s.Name == "EvaluateScript" && strings.HasPrefix(s.Detail, script) {
-				st, ev = s.Start, s.Dur
+				st, ev, cpu = s.Start, s.Dur, s.CPU
 			}
 		})
 		var l, c float64
@@ -316,10 +324,11 @@ func breakdown(lib, script string, trs []*Trace) Breakdown {
 		filesIn, banner, painted = append(filesIn, tr.Fetched), append(banner, tr.Banner), append(painted, tr.Painted)
 		css = append(css, c)
 		if st >= 0 {
-			start, wait, eval, sl = append(start, st), append(wait, st-tr.Fetched), append(eval, ev), append(sl, l)
+			start, wait, eval, evalCPU, sl = append(start, st), append(wait, st-tr.Fetched), append(eval, ev), append(evalCPU, cpu), append(sl, l)
 		}
 	}
 	b.FilesIn, b.ScriptStart, b.Wait, b.Eval = percentile(filesIn, .5), percentile(start, .5), percentile(wait, .5), percentile(eval, .5)
+	b.EvalCPU = percentile(evalCPU, .5)
 	b.StyleLayout, b.CSSParse, b.Banner, b.Painted = percentile(sl, .5), percentile(css, .5), percentile(banner, .5), percentile(painted, .5)
 	return b
 }
