@@ -164,6 +164,12 @@ func Open(opts Options) (*Ledger, error) {
 	db, err := bolt.Open(filepath.Join(opts.Dir, dbFile), 0o600, &bolt.Options{
 		Timeout:      5 * time.Second,
 		FreelistType: bolt.FreelistMapType,
+		// Not writing the freelist on every group commit cut the mean
+		// commit from 2.6 to 1.7-1.9 ms under bench/consentload (about
+		// 10 KiB less per commit). The price is paid only on opening a
+		// file that was not closed cleanly: bbolt then rebuilds the
+		// freelist by scanning the file.
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
