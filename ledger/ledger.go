@@ -170,6 +170,11 @@ func Open(opts Options) (*Ledger, error) {
 		// file that was not closed cleanly: bbolt then rebuilds the
 		// freelist by scanning the file.
 		NoFreelistSync: true,
+		// Map 1 GiB of address space up front (not memory, not disk): a
+		// growing file otherwise makes bbolt remap, which stalls the commit
+		// and every reader. Under bench/consentload it cut group commits of
+		// 8 ms or more from 425 to 110 in a 10 s window.
+		InitialMmapSize: 1 << 30,
 	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
