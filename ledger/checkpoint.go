@@ -59,6 +59,10 @@ func (l *Ledger) signDirty() error {
 	clear(l.dirty)
 	l.mu.Unlock()
 	if len(names) == 0 {
+		// Wake waiters all the same: one that looked at a checkpoint just
+		// before the round that signed it, and then asked for the next
+		// round, must not wait for a log that will never be dirty again.
+		l.broadcast()
 		return nil
 	}
 	sort.Strings(names)

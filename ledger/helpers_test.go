@@ -79,6 +79,7 @@ func waitCheckpoint(tb testing.TB, l *Ledger, log string, size uint64) []byte {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		round := l.signedRound() // before looking, so that no round is missed
 		cp, err := l.Checkpoint(log)
 		if err == nil {
 			_, n, _, perr := ParseCheckpoint(cp, l.Verifier())
@@ -89,10 +90,11 @@ func waitCheckpoint(tb testing.TB, l *Ledger, log string, size uint64) []byte {
 				return cp
 			}
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-round:
+		case <-time.After(time.Until(deadline)):
 			tb.Fatalf("no checkpoint of %s at size %d (last err %v)", log, size, err)
 		}
-		<-l.signedRound()
 	}
 }
 
