@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/crumb-consent/crumb/consent"
 	"github.com/crumb-consent/crumb/geo"
+	"github.com/crumb-consent/crumb/ledger"
 	"github.com/crumb-consent/crumb/scanner"
 	"github.com/crumb-consent/crumb/server"
 )
@@ -85,6 +87,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	runtime.GOMAXPROCS(ledger.Procs(env.Getenv("GOMAXPROCS")))
 
 	// The ledger's commit hook needs the server's metrics, and the server
 	// needs the ledger: forward through a variable set once both exist.

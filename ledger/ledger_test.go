@@ -880,3 +880,12 @@ func TestLocate(t *testing.T) {
 		}
 	}
 }
+
+func TestProcs(t *testing.T) {
+	if got := Procs(""); got != startProcs+1 {
+		t.Errorf("Procs() = %d, want %d", got, startProcs+1)
+	}
+	if got := Procs("1"); got != startProcs {
+		t.Errorf("Procs with GOMAXPROCS set = %d, want %d (the runtime's choice)", got, startProcs)
+	}
+}

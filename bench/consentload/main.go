@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/crumb-consent/crumb/bench/internal/realserver"
+	"github.com/crumb-consent/crumb/ledger"
 
 	"github.com/valyala/fasthttp"
 )
@@ -408,6 +409,9 @@ func yes(b bool) string {
 }
 
 func main() {
+	// The real server runs in this process: give it the Ps `crumb serve`
+	// gives itself (the baselines share them).
+	runtime.GOMAXPROCS(ledger.Procs(os.Getenv("GOMAXPROCS")))
 	var opts Options
 	var asJSON bool
 	flag.IntVar(&opts.Clients, "c", 256, "concurrent closed-loop clients per target")
