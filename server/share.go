@@ -66,6 +66,8 @@ func (s *Server) shareDomains(site account.Site, cfg widget.Config) ([]string, s
 		return e.domains, e.key
 	}
 	var domains []string
+	// Sites("") lists every site, so the account is checked again: sites
+	// made without an account (crumb site add) form one group of their own.
 	for _, other := range s.deps.Sites.Sites(site.Account) {
 		if other.ID == site.ID || other.Account != site.Account || !s.shares(other) {
 			continue
