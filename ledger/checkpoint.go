@@ -200,7 +200,7 @@ func (l *Ledger) Consistency(ctx context.Context, log string, from, to uint64) (
 			return ErrNotFound
 		}
 		var err error
-		proof, err = tlog.ProveTree(int64(to), int64(from), l.hashes.reader(lb.Bucket(bktHashes), log, to))
+		proof, err = tlog.ProveTree(int64(to), int64(from), l.hashes.stored(lb.Bucket(bktHashes), log, to))
 		return err
 	})
 	if err != nil {

@@ -40,10 +40,13 @@ Each log stores its tree the way golang.org/x/mod/sumdb/tlog expects: every
 hash tlog.StoredHashes returns for leaf n is put at key
 tlog.StoredHashIndex(0, n)+k, big-endian, and never overwritten. Appending a
 leaf reads at most log₂ n earlier hashes; the root of any size
-(tlog.TreeHash) and any inclusion or consistency proof (tlog.ProveRecord,
-tlog.ProveTree) read O(log n) hashes. Nothing scans a log, and memory holds
-no per-leaf state: two counters per log, a bounded cache of day keys and
-upper-level hashes, and the newest nonces (at most two generations of 65536,
+(tlog.TreeHash) and any consistency proof (tlog.ProveTree) read O(log n)
+hashes. An inclusion proof reads one stored hash per level: the hashes of
+the incomplete subtrees on the tree's right edge, which would take several
+reads each, are computed once per checkpoint size and shared by all its
+proofs. Nothing scans a log, and memory holds no per-leaf state: two
+counters per log, a bounded cache of day keys and upper-level hashes, and
+the newest nonces (at most two generations of 65536,
 a few MiB, however large the logs grow).
 
 # Durability

@@ -111,12 +111,12 @@ func (l *Ledger) buildProof(id string) (*Proof, bool, error) {
 		if cpSize <= index {
 			return nil
 		}
-		h := lb.Bucket(bktHashes)
-		rp, err := tlog.ProveRecord(int64(cpSize), int64(index), l.hashes.reader(h, log, cpSize))
+		sh := l.hashes.stored(lb.Bucket(bktHashes), log, cpSize)
+		rp, err := sh.inclusion(index, cpSize)
 		if err != nil {
 			return err
 		}
-		lh, err := readHash(h, 0, index)
+		lh, err := sh.hash(0, index)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,71 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// TestInclusionMatchesTlog checks the proof builder against
+// tlog.ProveRecord for every leaf of every tree size up to 300, through one
+// cache, so right-edge hashes of one size are never served for another and
+// cached upper levels are reused across sizes.
+func TestInclusionMatchesTlog(t *testing.T) {
+	const n = 300
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "h.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("h"))
+		if err != nil {
+			return err
+		}
+		for i := range int64(n) {
+			hs, err := tlog.StoredHashes(i, []byte(fmt.Sprint("leaf ", i)), hashReader{b})
+			if err != nil {
+				return err
+			}
+			for k, h := range hs {
+				var key [8]byte
+				binary.BigEndian.PutUint64(key[:], uint64(tlog.StoredHashIndex(0, i)+int64(k)))
+				if err := b.Put(key[:], h[:]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newHashCache()
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("h"))
+		for size := uint64(1); size <= n; size++ {
+			for m := range size {
+				want, err := tlog.ProveRecord(int64(size), int64(m), hashReader{b})
+				if err != nil {
+					return err
+				}
+				got, err := c.stored(b, "log", size).inclusion(m, size)
+				if err != nil {
+					return fmt.Errorf("inclusion(%d, %d): %w", m, size, err)
+				}
+				if !slices.Equal(got, want) {
+					return fmt.Errorf("inclusion(%d, %d) = %x, want %x", m, size, got, want)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
