@@ -1290,10 +1290,16 @@ const peek = `<script>document.addEventListener('click', (e) => { const a = e.ta
 // clickLink clicks the middle of a link of the page, as a visitor would.
 func clickLink(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	pt := evalJS[[]float64](t, ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2] })()`, sel))
-	if err := chromedp.Do(ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
+	x, y := linkCenter(t, ctx, sel)
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func linkCenter(t *testing.T, ctx context.Context, sel string) (x, y float64) {
+	t.Helper()
+	pt := evalJS[[]float64](t, ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2] })()`, sel))
+	return pt[0], pt[1]
 }
 
 // waitPage waits until the tab shows a page of host whose widget has started.
@@ -1372,6 +1378,20 @@ func TestBrowserShareConsent(t *testing.T) {
 	waitJS(t, ctx, `!!window.peeked`)
 	if got := evalJS[string](t, ctx, `window.peeked`); got != siteB+"/b?crumb_share="+a1 {
 		t.Errorf("link followed with Enter = %s, want ?crumb_share=%s", got, a1)
+	}
+	// The context menu's "open in new tab" takes the link as the menu opens it.
+	evalJS[chromedp.Void](t, ctx, `document.getElementById('peek').href = `+strconv.Quote(siteB+"/b"))
+	// Only the button press: with a real menu open, its release goes to the menu, and no
+	// auxclick reaches the page.
+	x, y := linkCenter(t, ctx, "#peek")
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MousePressed, x, y, chromedp.ButtonRight, chromedp.ClickCount(1))); err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS[string](t, ctx, `document.getElementById('peek').href`); got != siteB+"/b?crumb_share="+a1 {
+		t.Errorf("link under the context menu = %s, want ?crumb_share=%s", got, a1)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseReleased, x, y, chromedp.ButtonRight, chromedp.ClickCount(1))); err != nil {
+		t.Fatal(err)
 	}
 	evalJS[chromedp.Void](t, ctx, `window.peeked = ''`)
 	clickLink(t, ctx, "#ext")

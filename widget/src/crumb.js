@@ -385,9 +385,10 @@ function unshare (search) {
   return [rest.join('&'), v]
 }
 
-// decorate listens to click and auxclick (middle button) in the capture phase: keyboard
-// activation (Enter on a link) is dispatched as a click too, so every way of following a
-// link but the context menu passes here, also for links in open shadow roots.
+// decorate listens to click, auxclick (middle button) and contextmenu in the capture phase:
+// keyboard activation (Enter on a link) is dispatched as a click too, and "open in new tab"
+// from the context menu takes the link as it is once the menu opens, so every way of
+// following a link passes here, also for links in open shadow roots.
 function decorate (e) {
   const a = e.composedPath().find((n) => n.tagName === 'A' && n.href)
   if (!a || !shares(a.hostname)) return
@@ -699,6 +700,7 @@ function start () {
   }
   D.addEventListener('click', decorate, true)
   D.addEventListener('auxclick', decorate, true)
+  D.addEventListener('contextmenu', decorate, true)
   if (cur.queue) flush()
   W.addEventListener('online', flush)
   // The cookie declaration can wait for the next task (or the document's end).
