@@ -3,6 +3,7 @@ package ledger
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,11 +13,12 @@ import (
 )
 
 // TestInclusionMatchesTlog checks the proof builder against
-// tlog.ProveRecord for every leaf of every tree size up to 300, through one
-// cache, so right-edge hashes of one size are never served for another and
-// cached upper levels are reused across sizes.
+// tlog.ProveRecord for every leaf of every tree size up to 300, then for
+// random leaves of random sizes up to 5000, through one cache, so right-edge
+// hashes of one size are never served for another and cached upper levels
+// are reused across sizes.
 func TestInclusionMatchesTlog(t *testing.T) {
-	const n = 300
+	const exhaustive, n = 300, 5000
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "h.db"), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -48,19 +50,32 @@ func TestInclusionMatchesTlog(t *testing.T) {
 	c := newHashCache()
 	err = db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("h"))
-		for size := uint64(1); size <= n; size++ {
+		check := func(m, size uint64) error {
+			want, err := tlog.ProveRecord(int64(size), int64(m), hashReader{b})
+			if err != nil {
+				return err
+			}
+			got, err := c.stored(b, "log", size).inclusion(m, size)
+			if err != nil {
+				return fmt.Errorf("inclusion(%d, %d): %w", m, size, err)
+			}
+			if !slices.Equal(got, want) {
+				return fmt.Errorf("inclusion(%d, %d) = %x, want %x", m, size, got, want)
+			}
+			return nil
+		}
+		for size := uint64(1); size <= exhaustive; size++ {
 			for m := range size {
-				want, err := tlog.ProveRecord(int64(size), int64(m), hashReader{b})
-				if err != nil {
+				if err := check(m, size); err != nil {
 					return err
 				}
-				got, err := c.stored(b, "log", size).inclusion(m, size)
-				if err != nil {
-					return fmt.Errorf("inclusion(%d, %d): %w", m, size, err)
-				}
-				if !slices.Equal(got, want) {
-					return fmt.Errorf("inclusion(%d, %d) = %x, want %x", m, size, got, want)
-				}
+			}
+		}
+		r := rand.New(rand.NewPCG(3, 4))
+		for range 5000 {
+			size := 1 + r.Uint64N(n)
+			if err := check(r.Uint64N(size), size); err != nil {
+				return err
 			}
 		}
 		return nil
