@@ -15,7 +15,7 @@ func TestHotPathAllocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := NewRecord(req, "s1", time.Now(), "203.0.113.0", "DE")
+	rec := NewRecord(req, NewID(), "s1", time.Now(), "203.0.113.0", "DE")
 	r := NewReceipts(testKey("allocs"))
 	lh := sha256.Sum256(rec.Marshal())
 	for _, tc := range []struct {

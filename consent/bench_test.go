@@ -44,7 +44,7 @@ func benchIssue(b *testing.B, issue func(*Receipts, Record, uint64, []byte, time
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	r := NewReceipts(key)
 	req, _ := DecodeRequest([]byte(validBody))
-	rec := NewRecord(req, "s1", time.Now(), "203.0.113.0", "")
+	rec := NewRecord(req, NewID(), "s1", time.Now(), "203.0.113.0", "")
 	lh := make([]byte, 32)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -73,11 +73,11 @@ func BenchmarkNewRecordMarshalReference(b *testing.B) {
 	benchNewRecord(b, newRecordRef, marshalRef)
 }
 
-func benchNewRecord(b *testing.B, newRecord func(Request, string, time.Time, string, string) Record, marshal func(Record) []byte) {
+func benchNewRecord(b *testing.B, newRecord func(Request, string, string, time.Time, string, string) Record, marshal func(Record) []byte) {
 	req, _ := DecodeRequest([]byte(validBody))
 	b.ReportAllocs()
 	for b.Loop() {
-		marshal(newRecord(req, "s1", time.Now(), "203.0.113.0", ""))
+		marshal(newRecord(req, NewID(), "s1", time.Now(), "203.0.113.0", ""))
 	}
 }
 
@@ -91,7 +91,7 @@ func BenchmarkRecordMarshalReference(b *testing.B) {
 
 func benchMarshal(b *testing.B, marshal func(Record) []byte) {
 	req, _ := DecodeRequest([]byte(validBody))
-	rec := NewRecord(req, "s1", time.Now(), "203.0.113.0", "DE")
+	rec := NewRecord(req, NewID(), "s1", time.Now(), "203.0.113.0", "DE")
 	b.ReportAllocs()
 	for b.Loop() {
 		marshal(rec)
@@ -110,7 +110,7 @@ func BenchmarkConsentPathReference(b *testing.B) {
 }
 
 func benchPath(b *testing.B, decode func([]byte) (Request, error),
-	newRecord func(Request, string, time.Time, string, string) Record, marshal func(Record) []byte,
+	newRecord func(Request, string, string, time.Time, string, string) Record, marshal func(Record) []byte,
 	issue func(*Receipts, Record, uint64, []byte, time.Duration) (string, error)) {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	r := NewReceipts(key)
@@ -123,7 +123,7 @@ func benchPath(b *testing.B, decode func([]byte) (Request, error),
 		if err != nil {
 			b.Fatal(err)
 		}
-		rec := newRecord(req, req.Site, now, "203.0.113.0", "DE")
+		rec := newRecord(req, NewID(), req.Site, now, "203.0.113.0", "DE")
 		marshal(rec)
 		if _, err := issue(r, rec, 7, lh, 365*24*time.Hour); err != nil {
 			b.Fatal(err)

@@ -135,7 +135,7 @@ func TestHostAllowed(t *testing.T) {
 
 func TestRecordFieldOrder(t *testing.T) {
 	req, _ := DecodeRequest([]byte(validBody))
-	rec := NewRecord(req, "s1", time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), "203.0.113.0", "DE")
+	rec := NewRecord(req, NewID(), "s1", time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), "203.0.113.0", "DE")
 	leaf := string(rec.Marshal())
 	order := []string{`"id"`, `"site"`, `"time":"2026-01-02T02:04:05Z"`, `"ip"`, `"url"`, `"state"`, `"method"`, `"version"`, `"country":"DE"`, `"gpc"`, `"replaces"`, `"salt"`}
 	last := -1
@@ -229,7 +229,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if !req.State.Necessary || req.Site == "" || req.Version == "" || checkURL(req.URL) != nil {
 			t.Fatalf("accepted an invalid request: %+v", req)
 		}
-		rec := NewRecord(req, req.Site, time.Unix(0, 0), "203.0.113.0", "")
+		rec := NewRecord(req, NewID(), req.Site, time.Unix(0, 0), "203.0.113.0", "")
 		if _, err := ParseRecord(rec.Marshal()); err != nil {
 			t.Fatalf("record does not round-trip: %v", err)
 		}

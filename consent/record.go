@@ -54,22 +54,20 @@ type Record struct {
 	SharedFrom string `json:"shared_from,omitempty"`
 }
 
-// NewRecord builds the record for an accepted request. ip must already be
-// anonymised (see AnonymizeIP); now is the server's clock.
-func NewRecord(req Request, site string, now time.Time, anonIP, country string) Record {
-	// One read from the system's random source for id and salt, and one
-	// string for the id, the salt and the time, which the fields slice.
-	var b [idBytes + saltBytes]byte
+// NewRecord builds the record for an accepted request under id (the
+// ledger's, so that the id index stays sequential; NewID for a random one).
+// ip must already be anonymised (see AnonymizeIP); now is the server's clock.
+func NewRecord(req Request, id, site string, now time.Time, anonIP, country string) Record {
+	// One string for the salt and the time, which the fields slice.
+	var b [saltBytes]byte
 	rand.Read(b[:])
-	var text [128]byte
-	t := base64.RawURLEncoding.AppendEncode(text[:0], b[:idBytes])
-	idEnd := len(t)
-	t = base64.StdEncoding.AppendEncode(t, b[idBytes:])
+	var text [64]byte
+	t := base64.StdEncoding.AppendEncode(text[:0], b[:])
 	saltEnd := len(t)
 	t = now.UTC().AppendFormat(t, time.RFC3339)
 	s := string(t)
 	return Record{
-		ID:         s[:idEnd],
+		ID:         id,
 		Site:       site,
 		Time:       s[saltEnd:],
 		IP:         anonIP,
@@ -80,7 +78,7 @@ func NewRecord(req Request, site string, now time.Time, anonIP, country string) 
 		Country:    country,
 		GPC:        req.GPC,
 		Replaces:   req.Replaces,
-		Salt:       s[idEnd:saltEnd],
+		Salt:       s[:saltEnd],
 		SharedFrom: req.SharedFrom,
 	}
 }

@@ -10,11 +10,11 @@ import (
 // newRecordRef is NewRecord as it was first written (two reads from the
 // random source) and marshalRef is Record.Marshal as it was (json.Marshal):
 // the references the benchmarks compare with.
-func newRecordRef(req Request, site string, now time.Time, anonIP, country string) Record {
+func newRecordRef(req Request, id, site string, now time.Time, anonIP, country string) Record {
 	var salt [16]byte
 	rand.Read(salt[:])
 	return Record{
-		ID:         NewID(),
+		ID:         id,
 		Site:       site,
 		Time:       now.UTC().Format(time.RFC3339),
 		IP:         anonIP,

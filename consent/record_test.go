@@ -113,21 +113,21 @@ func TestNewRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", -3600))
-	a := NewRecord(req, "s1", now, "203.0.113.0", "FR")
-	b := NewRecord(req, "s1", now, "203.0.113.0", "FR")
-	if a.Time != "2026-01-02T04:04:05Z" || a.SharedFrom != req.SharedFrom || !a.GPC || a.Country != "FR" || a.URL != req.URL {
+	a := NewRecord(req, "AAECAwQFBgcICQoLDA0ODw", "s1", now, "203.0.113.0", "FR")
+	b := NewRecord(req, "AAECAwQFBgcICQoLDA0ODw", "s1", now, "203.0.113.0", "FR")
+	if a.ID != "AAECAwQFBgcICQoLDA0ODw" || a.Site != "s1" || a.Time != "2026-01-02T04:04:05Z" || a.SharedFrom != req.SharedFrom || !a.GPC || a.Country != "FR" || a.URL != req.URL {
 		t.Fatalf("record %+v", a)
-	}
-	id, err := base64.RawURLEncoding.DecodeString(a.ID)
-	if err != nil || len(id) != idBytes || len(a.ID) != idLength {
-		t.Fatalf("id %q: %v", a.ID, err)
 	}
 	salt, err := base64.StdEncoding.DecodeString(a.Salt)
 	if err != nil || len(salt) != saltBytes {
 		t.Fatalf("salt %q: %v", a.Salt, err)
 	}
-	if bytes.Equal(id, salt) || a.ID == b.ID || a.Salt == b.Salt {
-		t.Fatalf("id and salt are not independent random values: %+v %+v", a, b)
+	if a.Salt == b.Salt {
+		t.Fatalf("two records share the salt %q", a.Salt)
+	}
+	id, err := base64.RawURLEncoding.DecodeString(NewID())
+	if err != nil || len(id) != idBytes {
+		t.Fatalf("NewID: %x, %v", id, err)
 	}
 }
 

@@ -98,8 +98,7 @@ func (s *Server) handleConsent(c *fiber.Ctx) error {
 		country, _ = s.deps.Regions.Lookup(anonAddr)
 	}
 	now := s.now()
-	rec := consent.NewRecord(req, site.ID, now, anon, country)
-	rec.ID = s.deps.Ledger.NewID()
+	rec := consent.NewRecord(req, s.deps.Ledger.NewID(), site.ID, now, anon, country)
 	res, err := s.deps.Ledger.Append(c.UserContext(), ledger.Entry{
 		Log: site.ID, ID: rec.ID, Nonce: req.Nonce, Time: now, Leaf: rec.Marshal(),
 	})

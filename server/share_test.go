@@ -147,7 +147,7 @@ func TestSharedConsentExpires(t *testing.T) {
 	rec := consent.NewRecord(consent.Request{
 		URL: "https://shop-a.example/", Method: "accept_all", Version: short.Banner,
 		State: consent.State{Necessary: true, Preferences: true, Statistics: true, Marketing: true},
-	}, short.ID, old, "192.0.2.0", "")
+	}, consent.NewID(), short.ID, old, "192.0.2.0", "")
 	if _, err := f.ts.ledger.Append(context.Background(), ledger.Entry{Log: short.ID, ID: rec.ID, Time: old, Leaf: rec.Marshal()}); err != nil {
 		t.Fatal(err)
 	}
