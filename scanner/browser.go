@@ -181,3 +181,85 @@ func (b *Browser) pid() int {
 	}
 	return 0
 }
+
+// sharedBrowser is the Browser a Runner's chrome scans share, so that a job
+// does not pay a browser start (about a second, and 100+ MiB while it
+// runs): started by the first job that needs it, stopped once it has been
+// idle for a while, and started again if it died.
+type sharedBrowser struct {
+	opts BrowserOptions
+	idle time.Duration
+
+	mu     sync.Mutex
+	b      *Browser
+	users  int
+	timer  *time.Timer // stops an idle browser
+	closed bool
+}
+
+// acquire returns the running browser, starting one if there is none or it
+// no longer answers. Each acquire is paired with a release.
+func (s *sharedBrowser) acquire() (*Browser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("scanner: runner closed")
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if s.b != nil && !s.b.alive() {
+		s.b.Close() // its scans are failing already
+		s.b = nil
+	}
+	if s.b == nil {
+		b, err := NewBrowser(s.opts)
+		if err != nil {
+			return nil, err
+		}
+		s.b = b
+	}
+	s.users++
+	return s.b, nil
+}
+
+func (s *sharedBrowser) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users--
+	if s.users == 0 && s.b != nil && !s.closed {
+		s.timer = time.AfterFunc(s.idle, s.stopIdle)
+	}
+}
+
+func (s *sharedBrowser) stopIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users == 0 && s.b != nil {
+		s.b.Close()
+		s.b = nil
+	}
+}
+
+// close stops the browser; acquire fails from then on.
+func (s *sharedBrowser) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.b != nil {
+		s.b.Close()
+		s.b = nil
+	}
+}
+
+// alive reports whether the browser still answers.
+func (b *Browser) alive() bool {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	_, err := chromedp.CallBrowser(ctx, browser.GetVersion, cdp.Empty{})
+	return err == nil
+}

@@ -37,7 +37,9 @@
 // all in the Crumb banner (<crumb-consent>, an open shadow root, buttons with
 // data-action="accept_all" and "reject_all"). A cookie outside necessary
 // still set after Reject all is flagged "after_reject". A Browser can be
-// shared between scans (Options.Browser) to save its start-up.
+// shared between scans (Options.Browser) to save its start-up; a Runner
+// shares one between its chrome jobs by itself, started with the first and
+// stopped after a few idle minutes.
 //
 // # Classification
 //

@@ -66,6 +66,11 @@ type RunnerOptions struct {
 	// JSON (Store.ReportJSON): the evidence hook, wired to the ledger's
 	// "<site>/scans" log. An error is recorded on the job; the report stays.
 	OnReport func(site, reportID string, sum [32]byte) error
+	// Browser says how to start the browser that chrome scans share when
+	// Scan.Browser is nil: the runner starts it with the first chrome job
+	// and stops it after BrowserIdle without one (default 5 minutes).
+	Browser     BrowserOptions
+	BrowserIdle time.Duration
 	// Logger receives job failures; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
@@ -82,6 +87,8 @@ type Runner struct {
 	stop  context.CancelFunc
 	sem   chan struct{}
 	wg    sync.WaitGroup
+
+	browser *sharedBrowser
 
 	mu     sync.Mutex
 	active map[string]*activeJob // queued or running, by job id
@@ -114,9 +121,13 @@ func NewRunner(store *Store, opts RunnerOptions) *Runner {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.BrowserIdle <= 0 {
+		opts.BrowserIdle = 5 * time.Minute
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Runner{store: store, o: opts, ctx: ctx, stop: stop, sem: make(chan struct{}, opts.MaxConcurrent),
-		active: map[string]*activeJob{}, bySite: map[string]string{}}
+		browser: &sharedBrowser{opts: opts.Browser, idle: opts.BrowserIdle},
+		active:  map[string]*activeJob{}, bySite: map[string]string{}}
 }
 
 // Start queues a scan of url for site and returns the job id. If the site
@@ -192,6 +203,15 @@ func (r *Runner) run(ctx context.Context, cancel context.CancelFunc, id string, 
 	o.Classifier = cl
 	o.Progress = func(done, planned int) {
 		r.update(id, func(j *Job) { j.Done, j.Planned = done, planned })
+	}
+	if o.Engine == EngineChrome && o.Browser == nil {
+		b, err := r.browser.acquire()
+		if err != nil {
+			r.finish(id, nil, err)
+			return
+		}
+		defer r.browser.release()
+		o.Browser = b
 	}
 	rep, err := Scan(ctx, o)
 	r.finish(id, rep, err)
@@ -395,6 +415,7 @@ func (r *Runner) Close() error {
 	r.mu.Unlock()
 	r.stop()
 	r.wg.Wait()
+	r.browser.close()
 	return nil
 }
 
