@@ -63,20 +63,23 @@ func runEraseExpired(ctx context.Context, env *Env, args []string) error {
 }
 
 // eraseExpired destroys, for every site, the records older than its
-// retention as of when.
+// retention as of when: in one pass of the ledger, which records all the
+// erasures in one transaction and rewrites its key file once.
 func eraseExpired(st *stores, when time.Time) ([]erasure, error) {
-	var out []erasure
-	var errs []error
-	for _, site := range st.sites.Sites("") {
-		before := cutoff(site, when)
-		n, err := st.ledger.Erase(site.ID, before)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("site %s: %w", site.ID, err))
-			continue
-		}
-		out = append(out, erasure{Site: site.ID, Before: before.Format(time.DateOnly), Erased: n})
+	sites := st.sites.Sites("")
+	cutoffs := make(map[string]time.Time, len(sites))
+	for _, site := range sites {
+		cutoffs[site.ID] = cutoff(site, when)
 	}
-	return out, errors.Join(errs...)
+	erased, err := st.ledger.EraseMany(cutoffs)
+	if err != nil {
+		return nil, fmt.Errorf("erase expired: %w", err)
+	}
+	out := make([]erasure, 0, len(sites))
+	for _, site := range sites {
+		out = append(out, erasure{Site: site.ID, Before: cutoffs[site.ID].Format(time.DateOnly), Erased: erased[site.ID]})
+	}
+	return out, nil
 }
 
 // cutoff is the time before which the site's records have expired as of

@@ -93,7 +93,9 @@ could decrypt when it was taken: keep backups no longer than the retention
 period.
 
 ledger.keys is rewritten whole on each new log and each erasure: with tens
-of thousands of logs, prefer one Erase per log per day to many.
+of thousands of logs, erase them together with EraseMany (one rewrite and
+one transaction for the lot), as the retention pass does, rather than with
+an Erase each.
 
 IDs sit in plaintext indexes, nonces as keyed hashes; ids are random tokens, not
 personal data. The UTC day of each leaf is stored in the clear beside it.

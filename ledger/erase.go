@@ -30,32 +30,72 @@ func eraseKey(epoch, endDay uint32) []byte {
 // day ahead of Options.Now or log is not a valid name; ErrClosed after Close.
 // Erase waits for the group commit in progress, if any.
 func (l *Ledger) Erase(log string, before time.Time) (int, error) {
-	bd := dayOf(before)
-	if err := l.checkErase(log); err != nil {
-		return 0, err
+	n, err := l.EraseMany(map[string]time.Time{log: before})
+	return n[log], err
+}
+
+// EraseMany is Erase for several logs at once (a retention pass over every
+// site): one transaction records all the erasures and ledger.keys is
+// written once, where a call per log would write both once per log. It
+// returns the leaves erased per log (logs with nothing to erase have 0).
+// Bad input (any invalid name or cutoff) fails with ErrInvalid before
+// anything is erased.
+func (l *Ledger) EraseMany(cutoffs map[string]time.Time) (map[string]int, error) {
+	ends := make(map[string]uint32, len(cutoffs))
+	tomorrow := dayOf(l.opts.Now()) + 1
+	for log, before := range cutoffs {
+		if err := l.checkErase(log); err != nil {
+			return nil, err
+		}
+		bd := dayOf(before)
+		if bd > tomorrow {
+			return nil, fmt.Errorf("%w: erase %q before %s: that is in the future", ErrInvalid, log, before.UTC().Format(time.RFC3339))
+		}
+		if bd > 0 {
+			ends[log] = uint32(bd)
+		}
 	}
-	if bd > dayOf(l.opts.Now())+1 {
-		return 0, fmt.Errorf("%w: erase %q before %s: that is in the future", ErrInvalid, log, before.UTC().Format(time.RFC3339))
-	}
-	if bd <= 0 {
-		return 0, nil
+	counts := make(map[string]int, len(cutoffs))
+	for log := range cutoffs {
+		counts[log] = 0
 	}
 	l.batchMu.Lock()
 	defer l.batchMu.Unlock()
-	k, ok := l.keys.get(log)
-	if !ok || len(k.Key) == 0 || uint32(bd) <= k.FromDay {
-		return 0, nil
+	todo := make(map[string]logKey, len(ends))
+	for log, end := range ends {
+		if k, ok := l.keys.get(log); ok && len(k.Key) != 0 && end > k.FromDay {
+			todo[log] = k
+		}
 	}
-	count, err := l.recordErasure(log, k, uint32(bd))
+	if len(todo) == 0 {
+		return counts, nil
+	}
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		for log, k := range todo {
+			n, err := l.recordErasure(tx, log, k, ends[log])
+			if err != nil {
+				return fmt.Errorf("ledger: erase %q: %w", log, err)
+			}
+			counts[log] = n
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("ledger: erase %q: %w", log, err)
+		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+			return nil, ErrClosed
+		}
+		return nil, err
 	}
-	// The erasure record is durable first, so a proof of an erased leaf can
-	// always tell when; now destroy the key.
-	if _, _, err := l.keys.advance(log, uint32(bd)); err != nil {
-		return 0, fmt.Errorf("ledger: erase %q: %w", log, err)
+	// The erasure records are durable first, so a proof of an erased leaf
+	// can always tell when; now destroy the keys.
+	advance := make(map[string]uint32, len(todo))
+	for log := range todo {
+		advance[log] = ends[log]
 	}
-	return count, nil
+	if err := l.keys.advance(advance); err != nil {
+		return nil, fmt.Errorf("ledger: erase: %w", err)
+	}
+	return counts, nil
 }
 
 // EraseLog destroys every leaf of log (account cancellation): its key is
@@ -73,7 +113,15 @@ func (l *Ledger) EraseLog(log string) (int, error) {
 	if !ok || len(k.Key) == 0 {
 		return 0, nil
 	}
-	count, err := l.recordErasure(log, k, math.MaxUint32)
+	var count int
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		count, err = l.recordErasure(tx, log, k, math.MaxUint32)
+		return err
+	})
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		err = ErrClosed
+	}
 	if err != nil {
 		return 0, fmt.Errorf("ledger: erase log %q: %w", log, err)
 	}
@@ -93,37 +141,31 @@ func (l *Ledger) checkErase(log string) error {
 	return nil
 }
 
-// recordErasure counts the leaves of epoch k.Epoch with days in
-// [k.FromDay, endDay) and stores the erasure record, in one transaction.
-func (l *Ledger) recordErasure(log string, k logKey, endDay uint32) (int, error) {
+// recordErasure counts, in tx, the leaves of epoch k.Epoch with days in
+// [k.FromDay, endDay) and stores the erasure record.
+func (l *Ledger) recordErasure(tx *bolt.Tx, log string, k logKey, endDay uint32) (int, error) {
+	lb := logBucket(tx, log)
+	if lb == nil {
+		return 0, nil // a key was made but no leaf committed
+	}
 	var count uint64
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		lb := logBucket(tx, log)
-		if lb == nil {
-			return nil // a key was made but no leaf committed
-		}
-		if db := lb.Bucket(bktDays); db != nil {
-			c := db.Cursor()
-			for key, v := c.Seek(eraseKey(k.Epoch, k.FromDay)); key != nil; key, v = c.Next() {
-				if binary.BigEndian.Uint32(key) != k.Epoch || binary.BigEndian.Uint32(key[4:]) >= endDay {
-					break
-				}
-				count += binary.BigEndian.Uint64(v)
+	if db := lb.Bucket(bktDays); db != nil {
+		c := db.Cursor()
+		for key, v := c.Seek(eraseKey(k.Epoch, k.FromDay)); key != nil; key, v = c.Next() {
+			if binary.BigEndian.Uint32(key) != k.Epoch || binary.BigEndian.Uint32(key[4:]) >= endDay {
+				break
 			}
+			count += binary.BigEndian.Uint64(v)
 		}
-		eb, err := lb.CreateBucketIfNotExists(bktErased)
-		if err != nil {
-			return err
-		}
-		v := make([]byte, 12)
-		binary.BigEndian.PutUint64(v, uint64(l.opts.Now().Unix()))
-		binary.BigEndian.PutUint32(v[8:], k.FromDay)
-		return eb.Put(eraseKey(k.Epoch, endDay), v)
-	})
+	}
+	eb, err := lb.CreateBucketIfNotExists(bktErased)
 	if err != nil {
-		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
-			return 0, ErrClosed
-		}
+		return 0, err
+	}
+	v := make([]byte, 12)
+	binary.BigEndian.PutUint64(v, uint64(l.opts.Now().Unix()))
+	binary.BigEndian.PutUint32(v[8:], k.FromDay)
+	if err := eb.Put(eraseKey(k.Epoch, endDay), v); err != nil {
 		return 0, err
 	}
 	return int(count), nil

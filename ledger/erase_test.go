@@ -431,3 +431,68 @@ func TestKeyName(t *testing.T) {
 		t.Fatalf("KeyName = %q, %v", name, err)
 	}
 }
+
+// TestEraseMany erases several logs in one call, each to its own cutoff,
+// and refuses a batch with one bad cutoff without erasing anything.
+func TestEraseMany(t *testing.T) {
+	day0 := time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC)
+	clk := &clock{t: day0.Add(3 * 24 * time.Hour)}
+	l := mustOpen(t, t.TempDir(), func(o *Options) { o.Now = clk.Now })
+	ids := map[string][]string{} // log → ids by day
+	for _, log := range []string{"a", "b", "c"} {
+		for d := range 3 {
+			a := mustAppend(t, l, Entry{Log: log, Time: day0.Add(time.Duration(d) * 24 * time.Hour), Leaf: fmt.Appendf(nil, `{"%s":%d}`, log, d)})
+			ids[log] = append(ids[log], a.ID)
+		}
+	}
+	erasedDays := func() map[string]int {
+		got := map[string]int{}
+		for log, byDay := range ids {
+			for _, id := range byDay {
+				if p := mustProof(t, l, id); p.ErasedAt != "" {
+					got[log]++
+				}
+			}
+		}
+		return got
+	}
+
+	bad := map[string]time.Time{"a": day0.Add(24 * time.Hour), "b": clk.Now().Add(72 * time.Hour)}
+	if _, err := l.EraseMany(bad); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a cutoff in the future: %v", err)
+	}
+	if _, err := l.EraseMany(map[string]time.Time{"a": day0.Add(24 * time.Hour), "bad name": day0}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a bad log name: %v", err)
+	}
+	if got := erasedDays(); len(got) != 0 {
+		t.Fatalf("a refused batch erased %v", got)
+	}
+
+	n, err := l.EraseMany(map[string]time.Time{
+		"a":     day0.Add(24 * time.Hour),     // day 0
+		"b":     day0.Add(2*24*time.Hour + 1), // days 0 and 1
+		"c":     day0,                         // nothing
+		"never": day0.Add(24 * time.Hour),     // no such log
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"a": 1, "b": 2, "c": 0, "never": 0}
+	if fmt.Sprint(n) != fmt.Sprint(want) {
+		t.Fatalf("EraseMany = %v, want %v", n, want)
+	}
+	if got := erasedDays(); got["a"] != 1 || got["b"] != 2 || got["c"] != 0 {
+		t.Fatalf("erased per log %v, want a:1 b:2 c:0", got)
+	}
+	// The erased leaves are the oldest ones, and the others still read.
+	if p := mustProof(t, l, ids["b"][2]); string(p.Leaf) != `{"b":2}` {
+		t.Fatalf("b's day 2 = %q", p.Leaf)
+	}
+	if p := mustProof(t, l, ids["a"][0]); p.Leaf != nil || p.Verify(l.Verifier()) != nil {
+		t.Fatalf("a's day 0 after erasure: %+v", p)
+	}
+	// Again: nothing more to erase.
+	if n, err := l.EraseMany(map[string]time.Time{"a": day0.Add(24 * time.Hour), "b": day0.Add(2 * 24 * time.Hour)}); err != nil || n["a"]+n["b"] != 0 {
+		t.Fatalf("second pass = %v, %v", n, err)
+	}
+}

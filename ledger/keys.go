@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"sync"
@@ -236,23 +237,32 @@ func ratchet(k []byte, n uint32) []byte {
 	return cur
 }
 
-// advance ratchets log's key to day (erasing earlier days) and saves the
-// file. It returns the old state and whether anything changed.
-func (ks *keyStore) advance(log string, day uint32) (logKey, bool, error) {
+// advance ratchets each log's key to its day in days (erasing earlier
+// days) and saves the file once. Logs without a live key, or already past
+// their day, are left as they are. On error nothing changed.
+func (ks *keyStore) advance(days map[string]uint32) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	k, ok := ks.logs[log]
-	if !ok || len(k.Key) == 0 || day <= k.FromDay {
-		return k, false, nil
+	old := make(map[string]logKey, len(days))
+	for log, day := range days {
+		k, ok := ks.logs[log]
+		if !ok || len(k.Key) == 0 || day <= k.FromDay {
+			continue
+		}
+		old[log] = k
+		ks.logs[log] = logKey{Epoch: k.Epoch, FromDay: day, Key: ratchet(k.Key, day-k.FromDay)}
 	}
-	nk := logKey{Epoch: k.Epoch, FromDay: day, Key: ratchet(k.Key, day-k.FromDay)}
-	ks.logs[log] = nk
+	if len(old) == 0 {
+		return nil
+	}
 	if err := ks.saveLocked(); err != nil {
-		ks.logs[log] = k
-		return k, false, err
+		maps.Copy(ks.logs, old)
+		return err
 	}
-	ks.dropLocked(log)
-	return k, true, nil
+	for log := range old {
+		ks.dropLocked(log)
+	}
+	return nil
 }
 
 // drop destroys log's key and bumps its epoch, then saves the file.
