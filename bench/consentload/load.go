@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 	"github.com/valyala/fasthttp"
 )
 
@@ -113,9 +113,9 @@ func drive(ctx context.Context, l load) slice {
 			}
 			if m.open {
 				opened = true
-				cpuOpen = processCPU()
+				cpuOpen = loadstat.ProcessCPU()
 			} else {
-				cpuClose = processCPU()
+				cpuClose = loadstat.ProcessCPU()
 			}
 			if l.window != nil {
 				l.window(m.open)
@@ -228,34 +228,14 @@ func summarize(target, phase string, clients int, parts []slice) PhaseResult {
 		res.CPUPerReq = float64(cpu.Microseconds()) / float64(res.Requests)
 	}
 	slices.Sort(all)
-	res.P50 = ms(percentile(all, 0.50))
-	res.P90 = ms(percentile(all, 0.90))
-	res.P99 = ms(percentile(all, 0.99))
+	res.P50 = loadstat.MS(loadstat.Percentile(all, 0.50))
+	res.P90 = loadstat.MS(loadstat.Percentile(all, 0.90))
+	res.P99 = loadstat.MS(loadstat.Percentile(all, 0.99))
 	if len(all) > 0 {
-		res.Max = ms(all[len(all)-1])
+		res.Max = loadstat.MS(all[len(all)-1])
 	}
 	return res
 }
-
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(sorted))+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-// processCPU is the user and system CPU time the process used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func truncate(b []byte, n int) string {
 	if len(b) > n {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 	"github.com/crumb-consent/crumb/bench/internal/realserver"
 	"github.com/crumb-consent/crumb/ledger"
 
@@ -434,13 +434,7 @@ func main() {
 
 	rep, err := runLoad(ctx, opts)
 	if rep != nil {
-		if asJSON {
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(rep)
-		} else {
-			rep.WriteTable(os.Stdout)
-		}
+		loadstat.Print(os.Stdout, rep, asJSON)
 	}
 	if err != nil {
 		slog.Error("consentload", "err", err)

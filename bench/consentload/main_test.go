@@ -90,21 +90,6 @@ func TestConsentBodyIsValidAndDistinct(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	d := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	for _, tc := range []struct {
-		p    float64
-		want time.Duration
-	}{{0.5, 5}, {0.9, 9}, {0.99, 10}, {0, 1}, {1, 10}} {
-		if got := percentile(d, tc.p); got != tc.want {
-			t.Errorf("percentile(%v) = %v, want %v", tc.p, got, tc.want)
-		}
-	}
-	if percentile(nil, 0.5) != 0 {
-		t.Error("percentile of nothing is not 0")
-	}
-}
-
 func TestJSONStringField(t *testing.T) {
 	for _, tc := range []struct {
 		body, want string

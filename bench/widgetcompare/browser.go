@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 	"github.com/crumb-consent/crumb/internal/browsertest"
 )
 
@@ -261,10 +262,6 @@ func timeToBanner(ctx context.Context, b *browser, targets []target, runs, warmu
 // percentile is the nearest-rank percentile of xs (sorted in place); 0
 // when empty.
 func percentile(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
 	slices.Sort(xs)
-	i := int(p*float64(len(xs))+0.5) - 1
-	return xs[max(0, min(i, len(xs)-1))]
+	return loadstat.Percentile(xs, p)
 }

@@ -8,11 +8,11 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 	"github.com/crumb-consent/crumb/widget"
 )
 
@@ -111,7 +111,7 @@ func summarise(res *LoadResult, all []time.Duration) {
 	if res.Seconds > 0 {
 		res.RPS = float64(res.Requests) / res.Seconds
 	}
-	res.P50, res.P99 = durPercentile(all, 0.50), durPercentile(all, 0.99)
+	res.P50, res.P99 = loadstat.MS(loadstat.Percentile(all, 0.50)), loadstat.MS(loadstat.Percentile(all, 0.99))
 }
 
 // driveRaw is drive without the summary: the result's window and errors,
@@ -183,26 +183,6 @@ func driveRaw(ctx context.Context, spec loadSpec) (LoadResult, []time.Duration) 
 	return res, all
 }
 
-// processCPU is the user and system CPU time the process used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// durPercentile is the nearest-rank percentile of sorted durations, in ms.
-func durPercentile(sorted []time.Duration, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(sorted))+0.5) - 1
-	return float64(sorted[max(0, min(i, len(sorted)-1))].Microseconds()) / 1000
-}
-
 // Cold is what widget.js costs when the server's cache of rendered variants
 // misses: the variant is rendered and compressed (gzip 9 and brotli 11) on
 // the request path. The cache key includes the visitor's language list from
@@ -272,7 +252,7 @@ func coldWidget(ctx context.Context, c *crumbServer, misses, burst int) (Cold, e
 		return time.Since(t0), err
 	}
 	var miss, hit []time.Duration
-	cpu0 := processCPU()
+	cpu0 := loadstat.ProcessCPU()
 	for i := range misses {
 		d, err := get(list(i))
 		if err != nil {
@@ -280,7 +260,7 @@ func coldWidget(ctx context.Context, c *crumbServer, misses, burst int) (Cold, e
 		}
 		miss = append(miss, d)
 	}
-	res.MissCPU = ms(processCPU()-cpu0) / float64(max(misses, 1))
+	res.MissCPU = loadstat.MS(loadstat.ProcessCPU()-cpu0) / float64(max(misses, 1))
 	for i := range misses {
 		d, err := get(list(i))
 		if err != nil {
@@ -290,7 +270,7 @@ func coldWidget(ctx context.Context, c *crumbServer, misses, burst int) (Cold, e
 	}
 	slices.Sort(miss)
 	slices.Sort(hit)
-	res.MissP50, res.MissMax, res.HitP50 = durPercentile(miss, .5), durPercentile(miss, 1), durPercentile(hit, .5)
+	res.MissP50, res.MissMax, res.HitP50 = loadstat.MS(loadstat.Percentile(miss, .5)), loadstat.MS(loadstat.Percentile(miss, 1)), loadstat.MS(loadstat.Percentile(hit, .5))
 
 	lang := list(misses)
 	lats := make([]time.Duration, burst)
@@ -317,10 +297,10 @@ func coldWidget(ctx context.Context, c *crumbServer, misses, burst int) (Cold, e
 		}()
 	}
 	opened.Wait()
-	t0, cpu2 = time.Now(), processCPU()
+	t0, cpu2 = time.Now(), loadstat.ProcessCPU()
 	close(release)
 	wg.Wait()
-	res.BurstAll, res.BurstCPU = ms(time.Since(t0)), ms(processCPU()-cpu2)
+	res.BurstAll, res.BurstCPU = loadstat.MS(time.Since(t0)), loadstat.MS(loadstat.ProcessCPU()-cpu2)
 	var ok []time.Duration
 	for i := range burst {
 		if errs[i] != nil {
@@ -330,6 +310,6 @@ func coldWidget(ctx context.Context, c *crumbServer, misses, burst int) (Cold, e
 		ok = append(ok, lats[i])
 	}
 	slices.Sort(ok)
-	res.BurstP50 = durPercentile(ok, .5)
+	res.BurstP50 = loadstat.MS(loadstat.Percentile(ok, .5))
 	return res, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 	"github.com/crumb-consent/crumb/bench/internal/realserver"
 
 	"github.com/valyala/fasthttp"
@@ -389,13 +389,7 @@ func main() {
 
 	rep, err := run(ctx, opts)
 	if rep != nil {
-		if asJSON {
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(rep)
-		} else {
-			rep.WriteTable(os.Stdout)
-		}
+		loadstat.Print(os.Stdout, rep, asJSON)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "widgetcompare:", err)

@@ -247,21 +247,3 @@ func TestAcceptsEncoding(t *testing.T) {
 		}
 	}
 }
-
-func TestPercentile(t *testing.T) {
-	for _, tc := range []struct {
-		xs   []float64
-		p    float64
-		want float64
-	}{
-		{nil, 0.5, 0},
-		{[]float64{7}, 0.9, 7},
-		{[]float64{3, 1, 2}, 0.5, 2},
-		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.5, 5},
-		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.9, 9},
-	} {
-		if got := percentile(tc.xs, tc.p); got != tc.want {
-			t.Errorf("percentile(%v, %v) = %v, want %v", tc.xs, tc.p, got, tc.want)
-		}
-	}
-}
