@@ -70,15 +70,24 @@ func startBrowser(path string) (*browser, error) {
 	return b, nil
 }
 
+// freshTab opens a tab in a fresh browser context (its own cookies, cache
+// and connections) that ends after timeout, when ctx ends, or at done.
+func (b *browser) freshTab(ctx context.Context, timeout time.Duration) (tab context.Context, done func()) {
+	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	tctx, cancelT := context.WithTimeout(tctx, timeout)
+	stop := context.AfterFunc(ctx, cancelT)
+	return tctx, func() {
+		stop()
+		cancelT()
+		chromedp.Cancel(tctx)
+		cancel()
+	}
+}
+
 // eval opens url in a fresh browser context and evaluates js there.
 func (b *browser) eval(ctx context.Context, url, js string, timeout time.Duration) (any, error) {
-	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	defer cancel()
-	defer chromedp.Cancel(tctx)
-	tctx, cancelT := context.WithTimeout(tctx, timeout)
-	defer cancelT()
-	stop := context.AfterFunc(ctx, cancelT)
-	defer stop()
+	tctx, done := b.freshTab(ctx, timeout)
+	defer done()
 	if err := chromedp.Do(tctx, chromedp.Navigate(url)); err != nil {
 		return nil, err
 	}
@@ -115,13 +124,8 @@ type marks struct {
 // visit opens the target's page in a fresh browser context and waits (up to
 // timeout) for its mark: the banner, or for the empty page DOMContentLoaded.
 func (b *browser) visit(ctx context.Context, t target, timeout time.Duration) (marks, error) {
-	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	defer cancel()
-	defer chromedp.Cancel(tctx)
-	tctx, cancelT := context.WithTimeout(tctx, timeout)
-	defer cancelT()
-	stop := context.AfterFunc(ctx, cancelT)
-	defer stop()
+	tctx, done := b.freshTab(ctx, timeout)
+	defer done()
 	m, err := b.visitIn(tctx, t, timeout)
 	if err != nil && ctx.Err() != nil {
 		return m, ctx.Err()

@@ -70,13 +70,8 @@ type Trace struct {
 // the page down; its times are for finding where time goes, not for the
 // comparison.
 func (b *browser) traceVisit(ctx context.Context, t target, timeout time.Duration) (*Trace, error) {
-	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	defer cancel()
-	defer chromedp.Cancel(tctx)
-	tctx, cancelT := context.WithTimeout(tctx, timeout)
-	defer cancelT()
-	stop := context.AfterFunc(ctx, cancelT)
-	defer stop()
+	tctx, closeTab := b.freshTab(ctx, timeout)
+	defer closeTab()
 	if err := chromedp.Do(tctx); err != nil { // opens the tab
 		return nil, err
 	}
