@@ -117,11 +117,11 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// treeCPU sums the CPU time (user + system) of pid and its descendants,
-// the live ones (Linux /proc; 0 elsewhere).
-func treeCPU(root int) time.Duration {
-	parents := map[int]int{}
-	ticks := map[int]uint64{}
+// procTree reads /proc/*/stat (Linux; empty elsewhere): each live process's
+// parent, and its CPU ticks (user + system, its own and its waited-for
+// children's).
+func procTree() (parents map[int]int, ticks map[int]uint64) {
+	parents, ticks = map[int]int{}, map[int]uint64{}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, st := range stats {
 		b, err := os.ReadFile(st)
@@ -140,23 +140,35 @@ func treeCPU(root int) time.Duration {
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
 		parents[pid], _ = strconv.Atoi(f[1])
-		var t uint64
 		for _, k := range []int{11, 12, 13, 14} {
 			v, _ := strconv.ParseUint(f[k], 10, 64)
-			t += v
+			ticks[pid] += v
 		}
-		ticks[pid] = t
 	}
+	return parents, ticks
+}
+
+// inTree reports whether pid is root or descends from it.
+func inTree(parents map[int]int, root, pid int) bool {
+	for p := pid; p != 0; p = parents[p] {
+		if p == root {
+			return true
+		}
+		if _, ok := parents[p]; !ok {
+			return false
+		}
+	}
+	return false
+}
+
+// treeCPU sums the CPU time (user + system) of pid and its descendants,
+// the live ones (Linux /proc; 0 elsewhere).
+func treeCPU(root int) time.Duration {
+	parents, ticks := procTree()
 	var total uint64
 	for pid, v := range ticks {
-		for p := pid; p != 0; p = parents[p] {
-			if p == root {
-				total += v
-				break
-			}
-			if _, ok := parents[p]; !ok {
-				break
-			}
+		if inTree(parents, root, pid) {
+			total += v
 		}
 	}
 	return time.Duration(total) * 10 * time.Millisecond // USER_HZ = 100
@@ -166,38 +178,10 @@ func treeCPU(root int) time.Duration {
 // shared between the browser's processes counts once (Linux /proc; 0
 // elsewhere).
 func treePSS(root int) uint64 {
-	parents := map[int]int{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, st := range stats {
-		b, err := os.ReadFile(st)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
-		parents[pid], _ = strconv.Atoi(f[1])
-	}
+	parents, _ := procTree()
 	var total uint64
 	for pid := range parents {
-		in := false
-		for p := pid; p != 0; p = parents[p] {
-			if p == root {
-				in = true
-				break
-			}
-			if _, ok := parents[p]; !ok {
-				break
-			}
-		}
-		if !in {
+		if !inTree(parents, root, pid) {
 			continue
 		}
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
