@@ -227,6 +227,9 @@ func (s *Server) handleVerifyReceipt(c *fiber.Ctx) error {
 	if err := decodeStrict(body, &req); err != nil {
 		return err
 	}
+	if req.Receipt == "" {
+		return errorf(fiber.StatusBadRequest, "receipt is required")
+	}
 	claims, err := s.deps.Receipts.Verify(req.Receipt)
 	if err != nil {
 		return c.JSON(fiber.Map{"valid": false, "error": err.Error()})

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"strconv"
-
+	"fmt"
 	"io"
+	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -133,9 +135,15 @@ func validID(id string) bool {
 	return true
 }
 
-// decodeStrict decodes one JSON value with no unknown fields and no trailing
-// data; errors are 400s.
+// decodeStrict decodes one JSON object into the struct v points to, with no
+// unknown fields, no duplicate keys and no trailing data; errors are 400s.
+// Keys must match a field's json name exactly: encoding/json alone would
+// take "Receipt" for "receipt" and let the last of two equal keys win, so
+// that the body could mean one thing to a proxy and another here.
 func decodeStrict(body []byte, v any) error {
+	if err := checkKeys(body, v); err != nil {
+		return errorf(fiber.StatusBadRequest, "bad JSON: %v", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -145,6 +153,55 @@ func decodeStrict(body []byte, v any) error {
 		return errorf(fiber.StatusBadRequest, "bad JSON: trailing data")
 	}
 	return nil
+}
+
+// checkKeys walks body's tokens: the top-level object's keys must be json
+// names of v's fields, and no object may repeat a key.
+func checkKeys(body []byte, v any) error {
+	names := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// One entry per open object or array: the keys seen (nil for an array).
+	var open []map[string]bool
+	wantKey := false // the next token of the innermost object is a key
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if wantKey {
+			key, _ := tok.(string)
+			if tok == json.Delim('}') {
+				open = open[:len(open)-1]
+			} else if seen := open[len(open)-1]; seen[key] {
+				return fmt.Errorf("duplicate key %q", key)
+			} else if len(open) == 1 && !names[key] {
+				return fmt.Errorf("unknown field %q", key)
+			} else {
+				seen[key] = true
+				wantKey = false
+				continue
+			}
+		} else {
+			switch tok {
+			case json.Delim('{'):
+				open = append(open, map[string]bool{})
+			case json.Delim('['):
+				open = append(open, nil)
+			case json.Delim(']'):
+				open = open[:len(open)-1]
+			}
+		}
+		wantKey = len(open) > 0 && open[len(open)-1] != nil
+	}
 }
 
 // appendProofJSON appends p as encoding/json would encode it (a test
