@@ -119,5 +119,8 @@ func fiberConfig() fiber.Config {
 		ReadTimeout:  10 * time.Second,
 		WriteTimeout: 10 * time.Second,
 		IdleTimeout:  60 * time.Second,
+		// No route takes a form: fasthttp would otherwise parse a multipart
+		// body before any handler could refuse it.
+		DisablePreParseMultipartForm: true,
 	}
 }
