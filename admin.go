@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,15 +12,18 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/crumb-consent/crumb/account"
 	"github.com/crumb-consent/crumb/scanner"
 )
 
 // The admin socket: a running server holds the stores' file locks, so the
-// maintenance commands (backup, erase-expired, scan --site, cookies import)
-// reach it through a Unix socket in the data directory, mode 0600 inside a
-// 0700 directory: only the user who owns the data can use it.
+// maintenance commands (backup, erase-expired, scan --site, cookies import,
+// site add, site banner) reach it through a Unix socket in the data
+// directory, mode 0600 inside a 0700 directory: only the user who owns the
+// data can use it.
 
 // listenAdmin serves the admin socket of a running server.
 func listenAdmin(dir string, st *stores, runner *scanner.Runner, logger *slog.Logger) (io.Closer, error) {
@@ -65,6 +69,37 @@ func listenAdmin(dir string, st *stores, runner *scanner.Runner, logger *slog.Lo
 		}
 		w.Write([]byte(id))
 	})
+	mux.HandleFunc("POST /sites", func(w http.ResponseWriter, r *http.Request) {
+		var req siteRequest
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			http.Error(w, "site: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		site, err := req.create(st.sites)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(site)
+	})
+	mux.HandleFunc("PUT /sites/{id}/banner", func(w http.ResponseWriter, r *http.Request) {
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBannerBytes))
+		if err != nil {
+			http.Error(w, "banner: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		version, err := saveBanner(st.sites, r.PathValue("id"), data)
+		switch {
+		case errors.Is(err, account.ErrNotFound):
+			http.Error(w, err.Error(), http.StatusNotFound)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		default:
+			io.WriteString(w, version)
+		}
+	})
 	mux.HandleFunc("POST /cookies", func(w http.ResponseWriter, r *http.Request) {
 		n, err := st.scans.ImportOpenCookieDatabase(r.Body)
 		if err != nil {
@@ -92,6 +127,32 @@ func listenAdmin(dir string, st *stores, runner *scanner.Runner, logger *slog.Lo
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, nil
+}
+
+// adminCall sends one request to the running server's admin socket and
+// returns the answer's body (at most 64 MiB); an answer other than 200 is an
+// error carrying the server's message.
+func adminCall(dir, method, path, contentType string, body io.Reader) ([]byte, error) {
+	req, err := http.NewRequest(method, "http://crumb"+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := adminClient(dir).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w, and its admin socket did not answer: %v", errDataInUse, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("server answered %s: %s", resp.Status, strings.TrimSpace(string(out)))
+	}
+	return out, nil
 }
 
 // adminClient talks to a running server's admin socket.

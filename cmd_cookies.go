@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/crumb-consent/crumb/scanner"
 )
@@ -53,14 +52,9 @@ func runCookies(ctx context.Context, env *Env, args []string) error {
 }
 
 func importThroughServer(dir string, csv io.Reader) (int, error) {
-	resp, err := adminClient(dir).Post("http://crumb/cookies", "text/csv", io.LimitReader(csv, scanner.MaxOpenCookieDatabaseBytes+1))
+	body, err := adminCall(dir, http.MethodPost, "/cookies", "text/csv", io.LimitReader(csv, scanner.MaxOpenCookieDatabaseBytes+1))
 	if err != nil {
-		return 0, fmt.Errorf("%w, and its admin socket did not answer: %v", errDataInUse, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return 0, errors.New(strings.TrimSpace(string(body)))
+		return 0, err
 	}
 	var n int
 	_, err = fmt.Sscan(string(body), &n)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -94,14 +93,9 @@ func cutoff(site account.Site, when time.Time) time.Time {
 }
 
 func eraseThroughServer(ctx context.Context, dir string, when time.Time) ([]erasure, error) {
-	resp, err := adminClient(dir).Post("http://crumb/erase-expired?as-of="+url.QueryEscape(when.Format(time.RFC3339)), "", nil)
+	body, err := adminCall(dir, http.MethodPost, "/erase-expired?as-of="+url.QueryEscape(when.Format(time.RFC3339)), "", nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w, and its admin socket did not answer: %v", errDataInUse, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("server answered %s: %s", resp.Status, body)
+		return nil, err
 	}
 	var out []erasure
 	if err := json.Unmarshal(body, &out); err != nil {

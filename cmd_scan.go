@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -107,7 +106,7 @@ func runSiteScan(ctx context.Context, env *Env, data, site, target string, allow
 	db, err := openCrumbDB(data)
 	switch {
 	case errors.Is(err, errDataInUse):
-		jobs = adminScans{adminClient(data)}
+		jobs = adminScans{data}
 	case err != nil:
 		return err
 	default:
@@ -187,7 +186,8 @@ func (l localScans) report(id string) ([]byte, error) {
 	return data, err
 }
 
-type adminScans struct{ client *http.Client }
+// adminScans runs scan jobs in the server that holds the data directory.
+type adminScans struct{ dir string }
 
 func (a adminScans) start(site, target string, jo scanner.JobOptions) (string, error) {
 	q := url.Values{"site": {site}, "url": {target}, "pages": {strconv.Itoa(jo.Pages)}, "engine": {jo.Engine}, "consent": {jo.Consent}}
@@ -209,20 +209,7 @@ func (a adminScans) report(id string) ([]byte, error) {
 }
 
 func (a adminScans) call(method, path string) ([]byte, error) {
-	req, _ := http.NewRequest(method, "http://crumb"+path, nil)
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w, and its admin socket did not answer: %v", errDataInUse, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("server: %s", strings.TrimSpace(string(body)))
-	}
-	return body, nil
+	return adminCall(a.dir, method, path, "", nil)
 }
 
 func writeScanTable(w io.Writer, r *scanner.Report) error {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 
 	"github.com/crumb-consent/crumb/account"
@@ -39,22 +43,54 @@ func runSiteAdd(env *Env, args []string) error {
 	if len(domains) == 0 || fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s", errUsage, siteUsage)
 	}
-	banner := defaultBanner()
+	req := siteRequest{Name: *name, Domains: domains, Account: *acct}
 	if *bannerFile != "" {
 		var err error
-		if banner, err = readBanner(*bannerFile); err != nil {
+		if req.Banner, err = readBannerFile(*bannerFile); err != nil {
 			return fmt.Errorf("site add: %w", err)
 		}
 	}
-	return withSites(*data, "POST /v1/sites", func(sites *account.Store) error {
-		site, err := sites.CreateSite(account.Site{Name: *name, Domains: domains, Account: *acct}, banner)
+	var site account.Site
+	err := withSites(*data, func(sites *account.Store) (err error) {
+		site, err = req.create(sites)
+		return err
+	}, func() error {
+		body, err := json.Marshal(req)
 		if err != nil {
-			return fmt.Errorf("site add: %w", err)
+			return err
 		}
-		fmt.Fprintf(env.Stderr, "site %q created for %v\n", site.Name, site.Domains)
-		fmt.Fprintln(env.Stdout, site.ID)
-		return nil
+		out, err := adminCall(*data, http.MethodPost, "/sites", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(out, &site)
 	})
+	if err != nil {
+		return fmt.Errorf("site add: %w", err)
+	}
+	fmt.Fprintf(env.Stderr, "site %q created for %v\n", site.Name, site.Domains)
+	fmt.Fprintln(env.Stdout, site.ID)
+	return nil
+}
+
+// siteRequest is a new site as `crumb site add` asks for it, from the store
+// itself or through a running server's admin socket.
+type siteRequest struct {
+	Name    string          `json:"name"`
+	Domains []string        `json:"domains"`
+	Account string          `json:"account,omitempty"`
+	Banner  json.RawMessage `json:"banner,omitempty"` // banner config; the built-in one if empty
+}
+
+func (r siteRequest) create(sites *account.Store) (account.Site, error) {
+	banner := defaultBanner()
+	if len(r.Banner) > 0 {
+		var err error
+		if banner, err = parseBanner(r.Banner); err != nil {
+			return account.Site{}, err
+		}
+	}
+	return sites.CreateSite(account.Site{Name: r.Name, Domains: r.Domains, Account: r.Account}, banner)
 }
 
 // runSiteBanner saves a new banner version for a site and makes it current;
@@ -69,25 +105,44 @@ func runSiteBanner(env *Env, args []string) error {
 	if *id == "" || fs.NArg() != 1 {
 		return fmt.Errorf("%w: %s", errUsage, siteUsage)
 	}
-	banner, err := readBanner(fs.Arg(0))
+	config, err := readBannerFile(fs.Arg(0))
 	if err != nil {
 		return fmt.Errorf("site banner: %w", err)
 	}
-	return withSites(*data, "PUT /v1/sites/{site}/banner", func(sites *account.Store) error {
-		if err := sites.SaveBanner(*id, banner); err != nil {
-			return fmt.Errorf("site banner: %w", err)
-		}
-		fmt.Fprintln(env.Stdout, banner.Version)
-		return nil
+	var version string
+	err = withSites(*data, func(sites *account.Store) (err error) {
+		version, err = saveBanner(sites, *id, config)
+		return err
+	}, func() error {
+		out, err := adminCall(*data, http.MethodPut, "/sites/"+url.PathEscape(*id)+"/banner", "application/json", bytes.NewReader(config))
+		version = string(out)
+		return err
 	})
+	if err != nil {
+		return fmt.Errorf("site banner: %w", err)
+	}
+	fmt.Fprintln(env.Stdout, version)
+	return nil
 }
 
-// withSites opens the site registry of the data directory while the server
-// is stopped (it holds crumb.db while it runs).
-func withSites(data, apiInstead string, fn func(*account.Store) error) error {
+// saveBanner makes config the site's current banner and returns its version.
+func saveBanner(sites *account.Store, id string, config []byte) (string, error) {
+	banner, err := parseBanner(config)
+	if err != nil {
+		return "", err
+	}
+	if err := sites.SaveBanner(id, banner); err != nil {
+		return "", err
+	}
+	return banner.Version, nil
+}
+
+// withSites runs local on the data directory's site registry, or, while a
+// server holds it, remote, which goes through that server's admin socket.
+func withSites(data string, local func(*account.Store) error, remote func() error) error {
 	db, err := openCrumbDB(data)
 	if errors.Is(err, errDataInUse) {
-		return fmt.Errorf("%w: do this through the API instead (%s)", err, apiInstead)
+		return remote()
 	}
 	if err != nil {
 		return err
@@ -97,22 +152,34 @@ func withSites(data, apiInstead string, fn func(*account.Store) error) error {
 	if err != nil {
 		return err
 	}
-	return fn(sites)
+	return local(sites)
 }
 
-// readBanner reads and validates a banner config file (widget.ParseConfig:
-// fields left out keep their defaults).
-func readBanner(path string) (account.Banner, error) {
+// maxBannerBytes bounds a banner config.
+const maxBannerBytes = 1 << 20
+
+// readBannerFile reads a banner config file and checks it (parseBanner), so
+// that a bad file fails here, named, before anything is stored.
+func readBannerFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return account.Banner{}, err
+		return nil, err
 	}
-	if len(data) > 1<<20 {
-		return account.Banner{}, fmt.Errorf("banner config %s: over 1 MiB", path)
+	if _, err := parseBanner(data); err != nil {
+		return nil, fmt.Errorf("banner config %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// parseBanner validates a banner config (widget.ParseConfig: fields left
+// out keep their defaults) and gives its canonical form and version.
+func parseBanner(data []byte) (account.Banner, error) {
+	if len(data) > maxBannerBytes {
+		return account.Banner{}, errors.New("banner config over 1 MiB")
 	}
 	cfg, err := widget.ParseConfig(data)
 	if err != nil {
-		return account.Banner{}, fmt.Errorf("banner config %s: %w", path, err)
+		return account.Banner{}, err
 	}
 	canonical := cfg.Canonical()
 	return account.Banner{Version: widget.VersionOf(canonical), Config: canonical}, nil

@@ -72,10 +72,62 @@ func TestSiteBannerAndSharing(t *testing.T) {
 	if js := string(get(t, base+"/v1/sites/"+b+"/widget.js")); !strings.Contains(js, `"shop-a.example"`) {
 		t.Error("B's widget does not hand consents on to A")
 	}
-	if _, err := runCmd(t, "site", "banner", "--site", b, "--data", data, share); err == nil || !strings.Contains(err.Error(), "through the API") {
+
+	// With the server running, both commands go through its admin socket,
+	// and it serves the result at once.
+	bar := write("bar.json", `{"share_consent": true, "layout": "bar", "position": "bottom"}`)
+	out, err = runCmd(t, "site", "banner", "--site", b, "--data", data, bar)
+	if err != nil {
 		t.Fatalf("site banner with the server running: %v", err)
+	}
+	if v := lastLine(out); !strings.Contains(string(get(t, base+"/v1/sites/"+b+"/config")), `"version":"`+v+`"`) {
+		t.Errorf("the running server does not serve the banner version %q it was given", v)
+	}
+	if _, err := runCmd(t, "site", "banner", "--site", "NOSUCHSITE000000", "--data", data, bar); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("site banner for an unknown site, through the server: %v", err)
+	}
+	outC, err := runCmd(t, "site", "add", "--domain", "shop-c.example", "--account", "acme", "--banner", share, "--data", data)
+	if err != nil {
+		t.Fatalf("site add with the server running: %v", err)
+	}
+	if js := string(get(t, base+"/v1/sites/"+lastLine(outC)+"/widget.js")); !strings.Contains(js, `"shop-a.example"`) {
+		t.Error("the site added through the running server does not share with its account's sites")
+	}
+	if _, err := runCmd(t, "site", "add", "--domain", "not a domain", "--data", data); err == nil {
+		t.Error("site add with a bad domain, through the server, succeeded")
 	}
 	if _, err := runCmd(t, "site", "frobnicate"); !errors.Is(err, errUsage) {
 		t.Fatalf("unknown site subcommand: %v", err)
+	}
+}
+
+// TestAdminSitesRejectBadInput sends the admin socket's site routes bad
+// bodies: each gets a 4xx, and the site's banner stays as it was.
+func TestAdminSitesRejectBadInput(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	site := addSite(t, data)
+	base := startServe(t, data)
+	before := string(get(t, base+"/v1/sites/"+site+"/config"))
+	for _, tc := range []struct {
+		name, method, path, body string
+	}{
+		{"not JSON", "POST", "/sites", `<html>`},
+		{"unknown field", "POST", "/sites", `{"domains":["a.example"],"admin":true}`},
+		{"no domains", "POST", "/sites", `{"name":"x"}`},
+		{"bad banner", "POST", "/sites", `{"domains":["a.example"],"banner":{"layout":"sideways"}}`},
+		{"banner not an object", "POST", "/sites", `{"domains":["a.example"],"banner":"box"}`},
+		{"body over 2 MiB", "POST", "/sites", `{"domains":["a.example"],"name":"` + strings.Repeat("x", 3<<20) + `"}`},
+		{"banner: not JSON", "PUT", "/sites/" + site + "/banner", `{`},
+		{"banner: over 1 MiB", "PUT", "/sites/" + site + "/banner", `{"texts":{"en":{"title":"` + strings.Repeat("x", 2<<20) + `"}}}`},
+		{"banner: unknown site", "PUT", "/sites/nosuchsite000000/banner", `{}`},
+		{"banner: path junk", "PUT", "/sites/..%2f..%2fetc/banner", `{}`},
+	} {
+		_, err := adminCall(data, tc.method, tc.path, "application/json", strings.NewReader(tc.body))
+		if err == nil || !strings.Contains(err.Error(), "server answered 4") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if after := string(get(t, base+"/v1/sites/"+site+"/config")); after != before {
+		t.Errorf("bad input changed the banner:\n%s\n%s", before, after)
 	}
 }
