@@ -31,19 +31,38 @@ type serveConfig struct {
 	PublicURL        string // default: http://localhost:<port of Addr>
 	GeoIP            string // GeoIP2/GeoLite2 country database; none = opt-in everywhere
 	TrustProxy       []netip.Prefix
-	RateLimit        float64 // consent POSTs per second per anonymised address; 0 = off
+	MetricsAllow     []netip.Prefix // who may read /metrics; empty = loopback
+	RateLimit        float64        // consent POSTs per second per anonymised address; 0 = off
 	AllowPrivateScan bool
+}
+
+// parsePrefixes reads a flag's CIDRs; a plain address is a prefix of one.
+func parsePrefixes(flag string, values []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range values {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("%w: --%s %q is not a CIDR or address", errUsage, flag, v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func parseServeConfig(env *Env, args []string) (serveConfig, error) {
 	var cfg serveConfig
-	var trust listFlag
+	var trust, metricsAllow listFlag
 	fs := newFlagSet(env, "serve")
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&cfg.Data, "data", "./data", "data directory (created on first start)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "URL visitors reach this server at (default http://localhost:PORT)")
 	fs.StringVar(&cfg.GeoIP, "geoip", "", "GeoIP2/GeoLite2 country database (.mmdb); without one the opt-in rule set applies everywhere")
 	fs.Var(&trust, "trust-proxy", "CIDRs of reverse proxies whose X-Forwarded-For is trusted (comma-separated)")
+	fs.Var(&metricsAllow, "metrics-allow", "CIDRs of the clients that may read /metrics (comma-separated; default loopback only)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 20, "consent POSTs per second per anonymised address (0 = off)")
 	fs.BoolVar(&cfg.AllowPrivateScan, "allow-private-scan", false, "allow scanning loopback and private addresses")
 	if err := parseFlags(fs, env, args); err != nil {
@@ -52,16 +71,12 @@ func parseServeConfig(env *Env, args []string) (serveConfig, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	for _, t := range trust {
-		p, err := netip.ParsePrefix(t)
-		if err != nil {
-			a, aerr := netip.ParseAddr(t)
-			if aerr != nil {
-				return cfg, fmt.Errorf("%w: --trust-proxy %q is not a CIDR or address", errUsage, t)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		cfg.TrustProxy = append(cfg.TrustProxy, p.Masked())
+	var err error
+	if cfg.TrustProxy, err = parsePrefixes("trust-proxy", trust); err != nil {
+		return cfg, err
+	}
+	if cfg.MetricsAllow, err = parsePrefixes("metrics-allow", metricsAllow); err != nil {
+		return cfg, err
 	}
 	if cfg.RateLimit < 0 {
 		return cfg, fmt.Errorf("%w: --rate-limit must be 0 or more", errUsage)
@@ -124,7 +139,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	srv, err = server.New(server.Config{
-		PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy, RateLimit: cfg.RateLimit, Logger: logger,
+		PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy, MetricsAllow: cfg.MetricsAllow, RateLimit: cfg.RateLimit, Logger: logger,
 	}, server.Deps{
 		Ledger: st.ledger, Sites: st.sites, Receipts: receipts, Scans: st.scans, Regions: regions,
 		Ready: func() error { return st.db.View(func(*bolt.Tx) error { return nil }) },

@@ -265,6 +265,7 @@ func TestUsageErrors(t *testing.T) {
 		{"verify", "--key", "x"},
 		{"serve", "--rate-limit", "-1"},
 		{"serve", "--trust-proxy", "not-a-cidr"},
+		{"serve", "--metrics-allow", "10.0.0.0/33"},
 		{"serve", "--addr", "nocolon"},
 		{"serve", "extra"},
 		{"erase-expired", "--as-of", "yesterday"},
@@ -280,12 +281,13 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestFlagsReadEnvironmentTwins(t *testing.T) {
-	env, _, _ := testEnv(map[string]string{"CRUMB_RATE_LIMIT": "7", "CRUMB_TRUST_PROXY": "10.0.0.0/8,192.0.2.1", "CRUMB_ADDR": "127.0.0.1:9999"})
+	env, _, _ := testEnv(map[string]string{"CRUMB_RATE_LIMIT": "7", "CRUMB_TRUST_PROXY": "10.0.0.0/8,192.0.2.1", "CRUMB_ADDR": "127.0.0.1:9999", "CRUMB_METRICS_ALLOW": "10.1.2.0/24"})
 	cfg, err := parseServeConfig(env, []string{"--addr", "127.0.0.1:1234"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.RateLimit != 7 || len(cfg.TrustProxy) != 2 || cfg.TrustProxy[1].String() != "192.0.2.1/32" {
+	if cfg.RateLimit != 7 || len(cfg.TrustProxy) != 2 || cfg.TrustProxy[1].String() != "192.0.2.1/32" ||
+		len(cfg.MetricsAllow) != 1 || cfg.MetricsAllow[0].String() != "10.1.2.0/24" {
 		t.Fatalf("environment not read: %+v", cfg)
 	}
 	if cfg.Addr != "127.0.0.1:1234" || cfg.PublicURL != "http://localhost:1234" {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -64,6 +65,24 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	return err
 }
 
+// handleMetrics serves the metrics to the networks Config.MetricsAllow
+// names, loopback by default: request rates and ledger timings are the
+// operator's business, not every visitor's.
 func (s *Server) handleMetrics(c *fiber.Ctx) error {
+	if !s.metricsAllowed(s.clientAddr(c)) {
+		return errorf(fiber.StatusForbidden, "metrics are not served to this address (see --metrics-allow)")
+	}
 	return s.metrics.handler(c)
+}
+
+func (s *Server) metricsAllowed(a netip.Addr) bool {
+	if len(s.cfg.MetricsAllow) == 0 {
+		return a.IsLoopback()
+	}
+	for _, p := range s.cfg.MetricsAllow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -26,7 +26,11 @@ type Config struct {
 	TrustProxy []netip.Prefix
 	// RateLimit is consent POSTs per second per anonymised address; 0 = off.
 	RateLimit float64
-	Logger    *slog.Logger
+	// MetricsAllow lists the networks that may read /metrics (the client's
+	// address as for consents: behind a trusted proxy, the forwarded one).
+	// Empty: loopback only.
+	MetricsAllow []netip.Prefix
+	Logger       *slog.Logger
 }
 
 // Deps are the domain services the server exposes.

@@ -460,6 +460,51 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 	}
 }
 
+// TestMetricsAccess: /metrics answers loopback by default, the networks
+// Config.MetricsAllow names otherwise, and judges a proxied request by the
+// forwarded address only when the proxy is trusted.
+func TestMetricsAccess(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		allow     []string
+		trust     []string
+		forwarded string
+		want      int
+	}{
+		{name: "loopback by default", want: 200},
+		{name: "forged X-Forwarded-For without a trusted proxy", forwarded: "203.0.113.9", want: 200},
+		{name: "behind a trusted proxy, an outside client", trust: []string{"127.0.0.0/8"}, forwarded: "203.0.113.9", want: 403},
+		{name: "behind a trusted proxy, an allowed client", allow: []string{"203.0.113.0/24"}, trust: []string{"127.0.0.0/8"}, forwarded: "203.0.113.9", want: 200},
+		{name: "loopback not among the allowed", allow: []string{"192.0.2.0/24"}, want: 403},
+		{name: "allowed everywhere", allow: []string{"0.0.0.0/0", "::/0"}, want: 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, func(c *Config) {
+				for _, a := range tc.allow {
+					c.MetricsAllow = append(c.MetricsAllow, netip.MustParsePrefix(a))
+				}
+				for _, p := range tc.trust {
+					c.TrustProxy = append(c.TrustProxy, netip.MustParsePrefix(p))
+				}
+			})
+			var header []string
+			if tc.forwarded != "" {
+				header = []string{"X-Forwarded-For", tc.forwarded}
+			}
+			resp, body := ts.do(t, "GET", "/metrics", nil, header...)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d: %.200s", resp.StatusCode, tc.want, body)
+			}
+			if tc.want == 200 && !strings.Contains(string(body), "crumb_ledger_batch_size") {
+				t.Errorf("no metrics in the answer: %.200s", body)
+			}
+			if tc.want == 403 && (strings.Contains(string(body), "crumb_") || !strings.Contains(string(body), `"error"`)) {
+				t.Errorf("refusal carries metrics or no JSON error: %.200s", body)
+			}
+		})
+	}
+}
+
 func TestMetricsAndHealth(t *testing.T) {
 	ts := startServer(t)
 	ts.do(t, "POST", "/v1/consent", ts.consentBody(nil))
