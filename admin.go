@@ -69,6 +69,9 @@ func listenAdmin(dir string, st *stores, runner *scanner.Runner, logger *slog.Lo
 		}
 		w.Write([]byte(id))
 	})
+	mux.HandleFunc("GET /sites", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(st.sites.Sites(r.URL.Query().Get("account")))
+	})
 	mux.HandleFunc("POST /sites", func(w http.ResponseWriter, r *http.Request) {
 		var req siteRequest
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2<<20))

@@ -9,13 +9,16 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/crumb-consent/crumb/account"
 	"github.com/crumb-consent/crumb/widget"
 )
 
 const siteUsage = "crumb site add --domain example.com [--domain …] [--name N] [--account A] [--banner FILE] [--data DIR]\n" +
-	"       crumb site banner --site ID [--data DIR] FILE"
+	"       crumb site banner --site ID [--data DIR] FILE\n" +
+	"       crumb site list [--account A] [--json] [--data DIR]"
 
 func runSite(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 {
@@ -24,6 +27,8 @@ func runSite(ctx context.Context, env *Env, args []string) error {
 			return runSiteAdd(env, args[1:])
 		case "banner":
 			return runSiteBanner(env, args[1:])
+		case "list":
+			return runSiteList(env, args[1:])
 		}
 	}
 	return fmt.Errorf("%w: %s", errUsage, siteUsage)
@@ -123,6 +128,46 @@ func runSiteBanner(env *Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, version)
 	return nil
+}
+
+// runSiteList prints the registered sites, oldest first: their ids are what
+// the other commands and the widget's script tag need.
+func runSiteList(env *Env, args []string) error {
+	fs := newFlagSet(env, "site list")
+	acct := fs.String("account", "", "only the sites of this account")
+	asJSON := fs.Bool("json", false, "print the sites as JSON")
+	data := fs.String("data", "./data", "data directory")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: %s", errUsage, siteUsage)
+	}
+	var list []account.Site
+	err := withSites(*data, func(sites *account.Store) error {
+		list = sites.Sites(*acct)
+		return nil
+	}, func() error {
+		out, err := adminCall(*data, http.MethodGet, "/sites?"+url.Values{"account": {*acct}}.Encode(), "", nil)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(out, &list)
+	})
+	if err != nil {
+		return fmt.Errorf("site list: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tACCOUNT\tBANNER\tDOMAINS")
+	for _, site := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", site.ID, site.Name, site.Account, site.Banner, strings.Join(site.Domains, ","))
+	}
+	return tw.Flush()
 }
 
 // saveBanner makes config the site's current banner and returns its version.

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/crumb-consent/crumb/account"
 )
 
 // TestSiteBannerAndSharing: banner configs from files, at creation and as
@@ -65,6 +69,34 @@ func TestSiteBannerAndSharing(t *testing.T) {
 		t.Fatalf("site banner printed %q; current version %q (was %q)", v, siteVersion(t, data, b), before)
 	}
 
+	listJSON := func(args ...string) []account.Site {
+		t.Helper()
+		out, err := runCmd(t, append([]string{"site", "list", "--json", "--data", data}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sites []account.Site
+		if err := json.Unmarshal([]byte(out), &sites); err != nil {
+			t.Fatalf("site list --json: %v\n%s", err, out)
+		}
+		return sites
+	}
+	ids := func(sites []account.Site) (out []string) {
+		for _, s := range sites {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	if got := ids(listJSON("--account", "acme")); !slices.Equal(got, []string{a, b}) {
+		t.Errorf("site list --account acme = %v, want %v", got, []string{a, b})
+	}
+	if got := ids(listJSON("--account", "other")); len(got) != 0 {
+		t.Errorf("site list of another account = %v", got)
+	}
+	if table, err := runCmd(t, "site", "list", "--data", data); err != nil || !strings.Contains(table, a) || !strings.Contains(table, "shop-b.example") {
+		t.Errorf("site list table: %v\n%s", err, table)
+	}
+
 	base := startServe(t, data)
 	if js := string(get(t, base+"/v1/sites/"+a+"/widget.js")); !strings.Contains(js, `"shop-b.example"`) {
 		t.Error("A's widget does not hand consents on to B")
@@ -92,6 +124,9 @@ func TestSiteBannerAndSharing(t *testing.T) {
 	}
 	if js := string(get(t, base+"/v1/sites/"+lastLine(outC)+"/widget.js")); !strings.Contains(js, `"shop-a.example"`) {
 		t.Error("the site added through the running server does not share with its account's sites")
+	}
+	if got := ids(listJSON("--account", "acme")); len(got) != 3 || got[2] != lastLine(outC) {
+		t.Errorf("site list through the running server = %v, want a, b and %s", got, lastLine(outC))
 	}
 	if _, err := runCmd(t, "site", "add", "--domain", "not a domain", "--data", data); err == nil {
 		t.Error("site add with a bad domain, through the server, succeeded")

@@ -261,6 +261,7 @@ func TestUsageErrors(t *testing.T) {
 		{"nope"},
 		{"site"},
 		{"site", "add"},
+		{"site", "list", "extra"},
 		{"verify"},
 		{"verify", "--key", "x"},
 		{"serve", "--rate-limit", "-1"},
