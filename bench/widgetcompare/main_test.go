@@ -155,7 +155,7 @@ func TestAnalyse(t *testing.T) {
 	}
 	b := breakdown(libCrumb, "widget.js", []*Trace{tr})
 	near := func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
-	if !near(b.ScriptStart, 10.1) || !near(b.Eval, 7) || !near(b.EvalCPU, 4) || !near(b.StyleLayout, 1.5) || !near(b.Wait, 1.1) || b.Banner != 18 || b.Painted != 30 {
+	if !near(b.ScriptStart, 10.1) || !near(b.Eval, 7) || !near(b.EvalCPU, 4) || !near(b.ScriptCPU, 4) || !near(b.StyleLayout, 1.5) || !near(b.Wait, 1.1) || b.Banner != 18 || b.Painted != 30 {
 		t.Errorf("breakdown %+v", b)
 	}
 	if _, err := analyse(target{name: libCrumb, url: "http://elsewhere/"}, marks{Banner: 18}, evs); err == nil {
