@@ -81,7 +81,9 @@
 // set. This holds for every request: redirects, robots.txt, sitemaps, and the
 // browser, which reaches the network only through a local proxy that applies
 // the same check (with the bypass list "<-loopback>", so the browser sends
-// even loopback addresses to it).
+// even loopback addresses to it). One known gap: WebRTC over UDP (STUN, TURN)
+// does not use the proxy, so a page of the chrome engine can send such
+// packets to a private address; TCP, WebSocket and HTTP(S) cannot reach one.
 //
 // A site cannot hang or exhaust the scanner: pages are capped in number,
 // bodies in size (the proxy caps what the browser receives too), redirects
