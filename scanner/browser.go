@@ -111,8 +111,9 @@ func NewBrowser(opts BrowserOptions) (*Browser, error) {
 			// The omnibox popups are WebUI pages that would do work for every tab.
 			"WebUIOmniboxPopup,WebUIOmniboxAimPopup"),
 		chromedp.Flag("disable-domain-reliability", true),
-		// WebRTC could reach addresses past the proxy over UDP. (Chromium
-		// 156 still sends STUN over UDP with this: TestChromePrivateVectors.)
+		// WebRTC could reach addresses past the proxy over UDP. Chromium 156
+		// still sends STUN over UDP with this flag, so hook.js also removes
+		// RTCPeerConnection from every frame (TestChromePrivateVectors).
 		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		// Nothing outside the scan's browser contexts may reach the network:
 		// the default context goes to a proxy that does not exist.

@@ -81,9 +81,10 @@
 // set. This holds for every request: redirects, robots.txt, sitemaps, and the
 // browser, which reaches the network only through a local proxy that applies
 // the same check (with the bypass list "<-loopback>", so the browser sends
-// even loopback addresses to it). One known gap: WebRTC over UDP (STUN, TURN)
-// does not use the proxy, so a page of the chrome engine can send such
-// packets to a private address; TCP, WebSocket and HTTP(S) cannot reach one.
+// even loopback addresses to it). WebRTC would not use the proxy (STUN and
+// TURN go over UDP to any address a page names, and no Chromium switch stops
+// it), so the hook every frame runs first removes RTCPeerConnection: a scan
+// needs no WebRTC.
 //
 // A site cannot hang or exhaust the scanner: pages are capped in number,
 // bodies in size (the proxy caps what the browser receives too), redirects

@@ -6,6 +6,13 @@
 // keys are never sent; cookie strings are, and the scanner keeps only the
 // name and attributes.
 (() => {
+  // WebRTC sends STUN and TURN over UDP to any address a page names, past
+  // the scan's proxy and its private-address guard, and no Chromium switch
+  // stops it; a scan never needs it. Every frame runs this hook, fresh
+  // about:blank ones included (TestChromePrivateVectors), so none keeps it.
+  for (const k of ["RTCPeerConnection", "webkitRTCPeerConnection"]) {
+    try { delete globalThis[k]; } catch (e) { /* keep going */ }
+  }
   const name = "__crumbScanReport";
   const send = globalThis[name];
   if (typeof send !== "function") return;
