@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -103,6 +104,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	runtime.GOMAXPROCS(ledger.Procs(env.Getenv("GOMAXPROCS")))
+	if env.Getenv("GOGC") == "" {
+		debug.SetGCPercent(server.GCPercent)
+	}
 
 	// The ledger's commit hook needs the server's metrics, and the server
 	// needs the ledger: forward through a variable set once both exist.

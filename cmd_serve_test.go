@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crumb-consent/crumb/server"
 )
 
 // TestServeWithGeoIP: with a country database, the visitor's country (from
@@ -59,5 +62,16 @@ func TestServeRefusesBadGeoIP(t *testing.T) {
 	err := run(context.Background(), env, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--geoip", "main.go"})
 	if err == nil || !strings.Contains(err.Error(), "--geoip") {
 		t.Fatalf("serve with a bad --geoip file: %v", err)
+	}
+}
+
+// TestServeSetsGCPercent: serve raises GOGC to server.GCPercent when the
+// environment does not set it.
+func TestServeSetsGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	startServe(t, filepath.Join(t.TempDir(), "data"))
+	if got := debug.SetGCPercent(100); got != server.GCPercent {
+		t.Errorf("GOGC while serving = %d, want %d", got, server.GCPercent)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 	"github.com/crumb-consent/crumb/bench/internal/realserver"
 	"github.com/crumb-consent/crumb/ledger"
+	"github.com/crumb-consent/crumb/server"
 
 	"github.com/valyala/fasthttp"
 )
@@ -410,8 +412,11 @@ func yes(b bool) string {
 
 func main() {
 	// The real server runs in this process: give it the Ps `crumb serve`
-	// gives itself (the baselines share them).
+	// gives itself (the baselines share them), and its GC setting.
 	runtime.GOMAXPROCS(ledger.Procs(os.Getenv("GOMAXPROCS")))
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(server.GCPercent)
+	}
 	var opts Options
 	var asJSON bool
 	flag.IntVar(&opts.Clients, "c", 256, "concurrent closed-loop clients per target")
