@@ -46,10 +46,16 @@ type logHashes struct {
 // yet all proofs under one checkpoint share them.
 type rightEdge struct {
 	size uint64
-	// hash[j], for each bit j set in size, is the hash of the leaves from
-	// size with bits 0..j cleared up to size: the block of 2^j leaves that
-	// bit j stands for, and every smaller block after it.
-	hash [64]tlog.Hash
+	// hash holds, for each bit j set in size, lowest first, the hash of the
+	// leaves from size with bits 0..j cleared up to size: the block of 2^j
+	// leaves that bit j stands for, and every smaller block after it. A few
+	// hundred bytes per log that has been proved.
+	hash []tlog.Hash
+}
+
+// of returns the right-edge hash for bit j of the size (set).
+func (e *rightEdge) of(j int) tlog.Hash {
+	return e.hash[bits.OnesCount64(e.size&(1<<j-1))]
 }
 
 func (c *hashCache) log(name string) *logHashes {
@@ -69,9 +75,9 @@ type storedHashes struct {
 	minLevel int
 }
 
-// stored returns the stored hash of a log's tree for treeSize: levels at or
-// above the one whose nodes (with those above it) number about
-// hashCacheMax/2 for this size are cached.
+// stored returns a reader of a log's stored hashes for proofs in the tree
+// of treeSize: levels at or above the one whose nodes (with those above it)
+// number about hashCacheMax/2 for this size come from the cache.
 func (c *hashCache) stored(b *bolt.Bucket, log string, treeSize uint64) storedHashes {
 	return storedHashes{b: b, c: c, log: c.log(log), minLevel: max(1, bits.Len64(treeSize)-15)}
 }
@@ -132,7 +138,7 @@ func (s storedHashes) rightEdge(n uint64) (*rightEdge, error) {
 	if e := s.log.edge.Load(); e != nil && e.size == n {
 		return e, nil
 	}
-	e := &rightEdge{size: n}
+	e := &rightEdge{size: n, hash: make([]tlog.Hash, 0, bits.OnesCount64(n))}
 	var acc tlog.Hash
 	for rest := n; rest != 0; rest &= rest - 1 { // set bits, lowest first
 		j := bits.TrailingZeros64(rest)
@@ -145,7 +151,7 @@ func (s storedHashes) rightEdge(n uint64) (*rightEdge, error) {
 			h = tlog.NodeHash(h, acc)
 		}
 		acc = h
-		e.hash[j] = acc
+		e.hash = append(e.hash, acc)
 	}
 	s.log.edge.Store(e)
 	return e, nil
@@ -177,7 +183,7 @@ func (s storedHashes) inclusion(m, n uint64) ([]tlog.Hash, error) {
 						return nil, err
 					}
 				}
-				sib = edge.hash[bits.Len64(size)-1]
+				sib = edge.of(bits.Len64(size) - 1)
 			}
 			hi = lo + k
 		} else {
