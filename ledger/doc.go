@@ -47,8 +47,8 @@ reads each, are computed once per checkpoint size and shared by all its
 proofs. Nothing scans a log, and memory holds no per-leaf state: two
 counters per log, the right-edge hashes of its latest proved size (a few
 hundred bytes), a bounded cache of day keys and upper-level hashes, and the
-newest nonces (at most two generations of 65536,
-a few MiB, however large the logs grow).
+newest nonces (at most two generations of 65536, a few MiB, however large
+the logs grow).
 
 # Durability
 
