@@ -82,7 +82,9 @@ categories of DevTools' performance panel); the table then says, per library
 (medians), when its files were in, when its script began to run on the main
 thread and how long that took, the style and layout between that start and
 the banner, and its stylesheet parsing, followed by the main-thread timeline
-of the last traced visit. Tracing slows the page: these figures say where
+of the last traced visit. With -trace-dir DIR each traced visit's whole
+trace, every process and thread with the network service's log, is also
+written to DIR for Perfetto or chrome://tracing. Tracing slows the page: these figures say where
 time goes, not how much there is.
 
 Chromium is $CRUMB_CHROMIUM, /usr/bin/chromium, chromium, chromium-browser or

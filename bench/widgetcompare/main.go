@@ -43,6 +43,10 @@ type Options struct {
 	// Trace, when positive, adds that many traced visits per library
 	// after the timed ones, for Report.Breakdowns and Report.Traces.
 	Trace int
+	// TraceDir, when set, receives each traced visit's raw trace, every
+	// process and thread with the network service's log, as a JSON file
+	// that Perfetto or chrome://tracing opens.
+	TraceDir string
 	// NoBrowser and NoLoad skip the time-to-banner and the load parts.
 	NoBrowser, NoLoad bool
 	// ServerLog receives the Crumb server's internal errors (default
@@ -261,7 +265,7 @@ func traceAll(ctx context.Context, b *browser, targets []target, opts Options, r
 	trs := make([][]*Trace, len(targets))
 	for range opts.Trace {
 		for i, t := range targets {
-			tr, err := b.traceVisit(ctx, t, 2*opts.VisitTimeout)
+			tr, err := b.traceVisit(ctx, t, 2*opts.VisitTimeout, opts.TraceDir)
 			if err != nil {
 				return fmt.Errorf("trace %s: %w", t.name, err)
 			}
@@ -369,11 +373,13 @@ func main() {
 	flag.IntVar(&opts.LoadClients, "c", 64, "closed-loop clients on the widget endpoint")
 	flag.DurationVar(&opts.LoadDuration, "d", 5*time.Second, "measured load window per target")
 	flag.IntVar(&opts.Trace, "trace", 0, "after the timed visits, `n` traced visits per library: where the time goes")
+	flag.StringVar(&opts.TraceDir, "trace-dir", "", "with -trace, write each traced visit's whole trace (all processes) to `dir`")
 	flag.BoolVar(&opts.NoBrowser, "no-browser", false, "skip the time to banner")
 	flag.BoolVar(&opts.NoLoad, "no-load", false, "skip the requests/s part")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	flag.Parse()
-	if flag.NArg() > 0 || opts.Runs <= 0 || opts.LoadClients <= 0 || opts.LoadDuration <= 0 {
+	if flag.NArg() > 0 || opts.Runs <= 0 || opts.LoadClients <= 0 || opts.LoadDuration <= 0 ||
+		(opts.TraceDir != "" && opts.Trace <= 0) {
 		flag.Usage()
 		os.Exit(2)
 	}

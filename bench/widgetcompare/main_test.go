@@ -87,7 +87,8 @@ func TestTimeToBanner(t *testing.T) {
 		t.Skip("Chromium not found (install chromium or set CRUMB_CHROMIUM): time to banner skipped")
 	}
 	libs := testLibs(t)
-	rep, err := run(context.Background(), quiet(Options{Libs: libs, Runs: 1, WarmupRuns: -1, NoLoad: true, Trace: 1}))
+	traceDir := t.TempDir()
+	rep, err := run(context.Background(), quiet(Options{Libs: libs, Runs: 1, WarmupRuns: -1, NoLoad: true, Trace: 1, TraceDir: traceDir}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +120,33 @@ func TestTimeToBanner(t *testing.T) {
 	}
 	if b := rep.Breakdowns[0]; b.Library != libCrumb || b.Script != "widget.js" {
 		t.Errorf("first breakdown %+v", b)
+	}
+	// -trace-dir: one whole trace per library, from more than the
+	// renderer, naming the library's script, with the network log.
+	for _, b := range rep.Breakdowns {
+		files, _ := filepath.Glob(filepath.Join(traceDir, b.Library+"-*.json"))
+		if len(files) != 1 {
+			t.Errorf("%s: raw traces %v, want one", b.Library, files)
+			continue
+		}
+		raw, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []traceEvent
+		if err := json.Unmarshal(raw, &evs); err != nil {
+			t.Errorf("%s: raw trace is not a JSON array of events: %v", b.Library, err)
+			continue
+		}
+		pids := map[int]bool{}
+		for _, e := range evs {
+			pids[e.Pid] = true
+		}
+		hasScript, hasNetlog := bytes.Contains(raw, []byte(b.Script)), bytes.Contains(raw, []byte(`"cat":"netlog"`))
+		if len(pids) < 2 || !hasScript || !hasNetlog {
+			t.Errorf("%s: raw trace has %d events from %d processes; names %s: %t; network log: %t",
+				b.Library, len(evs), len(pids), b.Script, hasScript, hasNetlog)
+		}
 	}
 }
 

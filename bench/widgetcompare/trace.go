@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +37,38 @@ type traceEvent struct {
 var traceCategories = []string{
 	"devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.execute",
 	"blink.user_timing", "loading", "toplevel",
+}
+
+// rawTraceCategories are added for -trace-dir: everything enabled by
+// default, and the network service's log (request scheduling, sockets,
+// cache), which is what shows where a subresource's time goes before its
+// bytes reach the renderer.
+var rawTraceCategories = []string{"*", "disabled-by-default-network", "disabled-by-default-loading"}
+
+// writeRawTrace writes one visit's trace events as a JSON array to a new
+// file in dir named after the library.
+func writeRawTrace(dir, lib string, chunks [][]byte) error {
+	f, err := os.CreateTemp(dir, lib+"-*.json")
+	if err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteByte('[')
+	for i, c := range chunks {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.Write(c)
+	}
+	w.WriteByte(']')
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("trace: write %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("trace: write %s: %w", f.Name(), err)
+	}
+	return nil
 }
 
 // Span is one main-thread slice of a traced visit, in ms since navigation
@@ -69,7 +103,11 @@ type Trace struct {
 // thread's slices between navigation start and the banner. Tracing slows
 // the page down; its times are for finding where time goes, not for the
 // comparison.
-func (b *browser) traceVisit(ctx context.Context, t target, timeout time.Duration) (*Trace, error) {
+//
+// With dir set, the trace records every process and thread, the network
+// service's log included, and is also written to dir as
+// <library>-<n>.json.
+func (b *browser) traceVisit(ctx context.Context, t target, timeout time.Duration, dir string) (*Trace, error) {
 	tctx, closeTab := b.freshTab(ctx, timeout)
 	defer closeTab()
 	if err := chromedp.Do(tctx); err != nil { // opens the tab
@@ -95,9 +133,13 @@ func (b *browser) traceVisit(ctx context.Context, t target, timeout time.Duratio
 	}); err != nil {
 		return nil, err
 	}
+	categories := traceCategories
+	if dir != "" {
+		categories = append(slices.Clip(categories), rawTraceCategories...)
+	}
 	if _, err := chromedp.CallBrowser(tctx, tracing.Start, tracing.StartParams{
 		TransferMode: tracing.StartTransferModeReportEvents,
-		TraceConfig:  &tracing.TraceConfig{IncludedCategories: traceCategories},
+		TraceConfig:  &tracing.TraceConfig{IncludedCategories: categories},
 	}); err != nil {
 		return nil, fmt.Errorf("trace: start: %w", err)
 	}
@@ -115,6 +157,11 @@ func (b *browser) traceVisit(ctx context.Context, t target, timeout time.Duratio
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if dir != "" {
+		if err := writeRawTrace(dir, t.name, chunks); err != nil {
+			return nil, err
+		}
+	}
 	evs := make([]traceEvent, 0, len(chunks))
 	for _, c := range chunks {
 		var e traceEvent
