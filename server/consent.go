@@ -219,6 +219,9 @@ type receiptRequest struct {
 // handleVerifyReceipt checks a receipt's signature and that the ledger holds
 // the leaf it names at the index it names.
 func (s *Server) handleVerifyReceipt(c *fiber.Ctx) error {
+	if err := checkContentType(c.Get(fiber.HeaderContentType)); err != nil {
+		return err
+	}
 	body := c.Body()
 	if len(body) > consent.MaxBody {
 		return errorf(fiber.StatusRequestEntityTooLarge, "body over %d bytes", consent.MaxBody)

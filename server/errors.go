@@ -34,6 +34,12 @@ func statusOf(err error) (int, string, int) {
 	case errors.As(err, &ae):
 		return ae.status, ae.msg, ae.retryAfter
 	case errors.As(err, &fe):
+		switch fe.Code {
+		case fiber.StatusNotFound: // Fiber's message echoes the path
+			return fe.Code, "no such route", 0
+		case fiber.StatusMethodNotAllowed:
+			return fe.Code, "method not allowed (see the Allow header)", 0
+		}
 		return fe.Code, fe.Message, 0
 	case errors.Is(err, consent.ErrInvalid), errors.Is(err, widget.ErrInvalidConfig),
 		errors.Is(err, account.ErrInvalid), errors.Is(err, ledger.ErrRange), errors.Is(err, ledger.ErrInvalid),
@@ -62,8 +68,4 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retry))
 	}
 	return c.Status(status).JSON(fiber.Map{"error": msg})
-}
-
-func (s *Server) handleNotFound(c *fiber.Ctx) error {
-	return errorf(fiber.StatusNotFound, "no such route")
 }

@@ -39,6 +39,7 @@ type hostileCase struct {
 	chunked      bool // send body with Transfer-Encoding: chunked
 	status       int
 	jsonErr      bool   // the body must be {"error": "<non-empty>"}
+	allow        string // for a 405, a method the Allow header must name
 	errHas       string // and the error must contain this
 }
 
@@ -103,6 +104,12 @@ func runHostile(t *testing.T, ts *testServer, cases []hostileCase) {
 			}
 			if resp.StatusCode != tc.status {
 				t.Errorf("status %d, want %d: %.300s", resp.StatusCode, tc.status, body)
+			}
+			if tc.status == http.StatusMethodNotAllowed {
+				if allow := strings.Join(resp.Header.Values("Allow"), ", "); allow == "" || strings.Contains(allow, tc.method) ||
+					(tc.allow != "" && !strings.Contains(allow, tc.allow)) {
+					t.Errorf("Allow %q after %s (want one naming %q)", allow, tc.method, tc.allow)
+				}
 			}
 			if tc.jsonErr {
 				var e map[string]any
@@ -178,7 +185,7 @@ func TestHostileInputToReadRoutes(t *testing.T) {
 	traversal := "..%2F..%2Fv1%2Flog-key" // an encoded ../../v1/log-key inside one segment
 	cases := []hostileCase{
 		// GET /healthz
-		{name: "healthz/wrong method", method: "POST", path: "/healthz", status: 404, jsonErr: true, errHas: "no such route"},
+		{name: "healthz/wrong method", method: "POST", path: "/healthz", status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 		{name: "healthz/nul suffix", method: "GET", path: "/healthz" + nul, status: 404, jsonErr: true},
 		{name: "healthz/huge query ignored", method: "GET", path: "/healthz?x=" + huge, status: 200},
 		{name: "healthz/query over buffer", method: "GET", path: "/healthz?x=" + overBuffer, status: 431, jsonErr: true},
@@ -189,11 +196,11 @@ func TestHostileInputToReadRoutes(t *testing.T) {
 		{name: "widget/long site", method: "GET", path: "/v1/sites/" + long + "/widget.js", status: 404, jsonErr: true},
 		{name: "widget/dot-dot site", method: "GET", path: "/v1/sites/" + traversal + "/widget.js", status: 404, jsonErr: true},
 		{name: "widget/site over buffer", method: "GET", path: "/v1/sites/" + overBuffer + "/widget.js", status: 431, jsonErr: true},
-		{name: "widget/wrong method", method: "POST", path: "/v1/sites/" + site + "/widget.js", body: []byte("x"), status: 404, jsonErr: true},
+		{name: "widget/wrong method", method: "POST", path: "/v1/sites/" + site + "/widget.js", body: []byte("x"), status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 		{name: "config/nul site", method: "GET", path: "/v1/sites/a" + nul + "b/config", status: 404, jsonErr: true},
 		{name: "config/unicode site", method: "GET", path: "/v1/sites/" + uni + "/config", status: 404, jsonErr: true},
 		{name: "config/long site", method: "GET", path: "/v1/sites/" + long + "/config", status: 404, jsonErr: true},
-		{name: "config/wrong method", method: "DELETE", path: "/v1/sites/" + site + "/config", status: 404, jsonErr: true},
+		{name: "config/wrong method", method: "DELETE", path: "/v1/sites/" + site + "/config", status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 		{name: "config/huge query ignored", method: "GET", path: "/v1/sites/" + site + "/config?lang=" + huge, status: 200},
 
 		// GET /v1/proof/{id}
@@ -208,14 +215,14 @@ func TestHostileInputToReadRoutes(t *testing.T) {
 		{name: "proof/too long id", method: "GET", path: "/v1/proof/" + long, status: 404, jsonErr: true},
 		{name: "proof/id over buffer", method: "GET", path: "/v1/proof/" + overBuffer, status: 431, jsonErr: true},
 		{name: "proof/dot-dot id", method: "GET", path: "/v1/proof/" + traversal, status: 404, jsonErr: true},
-		{name: "proof/wrong method", method: "POST", path: "/v1/proof/" + id, status: 404, jsonErr: true},
+		{name: "proof/wrong method", method: "POST", path: "/v1/proof/" + id, status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 
 		// GET /v1/sites/{site}/checkpoint
 		{name: "checkpoint/nul site", method: "GET", path: "/v1/sites/" + site + nul + "/checkpoint", status: 404, jsonErr: true},
 		{name: "checkpoint/unicode site", method: "GET", path: "/v1/sites/" + uni + "/checkpoint", status: 404, jsonErr: true},
 		{name: "checkpoint/long site", method: "GET", path: "/v1/sites/" + long + "/checkpoint", status: 404, jsonErr: true},
 		{name: "checkpoint/dot-dot site", method: "GET", path: "/v1/sites/" + traversal + "/checkpoint", status: 404, jsonErr: true},
-		{name: "checkpoint/wrong method", method: "PUT", path: "/v1/sites/" + site + "/checkpoint", body: []byte("1\n"), status: 404, jsonErr: true},
+		{name: "checkpoint/wrong method", method: "PUT", path: "/v1/sites/" + site + "/checkpoint", body: []byte("1\n"), status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 		{name: "checkpoint/huge query ignored", method: "GET", path: "/v1/sites/" + site + "/checkpoint?size=" + huge, status: 200},
 
 		// GET /v1/sites/{site}/consistency
@@ -237,13 +244,13 @@ func TestHostileInputToReadRoutes(t *testing.T) {
 		{name: "consistency/empty log", method: "GET", path: "/v1/sites/" + f.b.ID + "/consistency?from=1&to=1", status: 400, jsonErr: true},
 		{name: "consistency/unknown site", method: "GET", path: "/v1/sites/AAAAAAAAAAAAAAAAAAAAAA/consistency?from=1&to=2", status: 404, jsonErr: true},
 		{name: "consistency/nul site", method: "GET", path: "/v1/sites/" + nul + "/consistency?from=1&to=2", status: 404, jsonErr: true},
-		{name: "consistency/wrong method", method: "POST", path: "/v1/sites/" + site + "/consistency?from=1&to=2", status: 404, jsonErr: true},
+		{name: "consistency/wrong method", method: "POST", path: "/v1/sites/" + site + "/consistency?from=1&to=2", status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 
 		// GET /v1/log-key and /.well-known/jwks.json
-		{name: "log-key/wrong method", method: "POST", path: "/v1/log-key", body: []byte("key"), status: 404, jsonErr: true},
+		{name: "log-key/wrong method", method: "POST", path: "/v1/log-key", body: []byte("key"), status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 		{name: "log-key/extra segment", method: "GET", path: "/v1/log-key/" + nul, status: 404, jsonErr: true},
 		{name: "log-key/huge query ignored", method: "GET", path: "/v1/log-key?x=" + huge, status: 200},
-		{name: "jwks/wrong method", method: "PUT", path: "/.well-known/jwks.json", body: []byte(`{"keys":[]}`), status: 404, jsonErr: true},
+		{name: "jwks/wrong method", method: "PUT", path: "/.well-known/jwks.json", body: []byte(`{"keys":[]}`), status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 		{name: "jwks/nul", method: "GET", path: "/.well-known/jwks.json" + nul, status: 404, jsonErr: true},
 		{name: "jwks/unicode", method: "GET", path: "/.well-known/" + uni, status: 404, jsonErr: true},
 		{name: "jwks/huge query ignored", method: "GET", path: "/.well-known/jwks.json?kid=" + huge, status: 200},
@@ -256,7 +263,7 @@ func TestHostileInputToReadRoutes(t *testing.T) {
 		{name: "shared/id over buffer", method: "GET", path: "/v1/sites/" + f.b.ID + "/shared/" + overBuffer, status: 431, jsonErr: true},
 		{name: "shared/nul site", method: "GET", path: "/v1/sites/" + nul + "/shared/" + shared, status: 404, jsonErr: true},
 		{name: "shared/site of another account", method: "GET", path: "/v1/sites/" + f.otherAccount.ID + "/shared/" + shared, status: 404, jsonErr: true, errHas: "no consent shared"},
-		{name: "shared/wrong method", method: "POST", path: "/v1/sites/" + f.b.ID + "/shared/" + shared, status: 404, jsonErr: true, errHas: "no such route"},
+		{name: "shared/wrong method", method: "POST", path: "/v1/sites/" + f.b.ID + "/shared/" + shared, status: 405, jsonErr: true, errHas: "method not allowed", allow: "GET"},
 		{name: "shared/spoofed origin changes nothing", method: "GET", path: "/v1/sites/" + f.otherAccount.ID + "/shared/" + shared, header: []string{"Origin", "https://shop-b.example", "Referer", "https://shop-a.example/"}, status: 404, jsonErr: true},
 
 		// What net/http will not send: raw bytes in the request line.
@@ -384,15 +391,17 @@ func TestHostileReceiptsToVerify(t *testing.T) {
 		{name: "deep nesting unclosed", body: []byte(strings.Repeat(`{"receipt":`, 700)), status: 400, jsonErr: true, errHas: "bad JSON"},
 		{name: "trailing data", body: append(receipt(cr.Receipt), "{}"...), status: 400, jsonErr: true, errHas: "trailing"},
 		{name: "nul byte", body: []byte("{\"receipt\":\"\x00\"}"), status: 400, jsonErr: true, errHas: "bad JSON"},
-		{name: "form body", body: []byte("receipt=" + cr.Receipt), header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 400, jsonErr: true, errHas: "bad JSON"},
+		{name: "form body", body: []byte("receipt=" + cr.Receipt), header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 415, jsonErr: true, errHas: "content type"},
+		{name: "bad content type", body: receipt(cr.Receipt), header: []string{"Content-Type", "application/json; charset"}, status: 415, jsonErr: true, errHas: "content type"},
+		{name: "text/plain body", body: receipt(cr.Receipt), header: []string{"Content-Type", "text/plain;charset=UTF-8"}, status: 200},
 		{name: "one byte over the limit", body: append(receipt(cr.Receipt), strings.Repeat(" ", consent.MaxBody+1-len(receipt(cr.Receipt)))...), status: 413, jsonErr: true, errHas: "body over"},
 		// Over the server's limit the answer comes from the headers alone
 		// and the connection closes: a client still sending its body may get
 		// a reset instead of the answer, so only the headers are sent.
 		{name: "over the server's body limit", raw: "POST /v1/receipts/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 307200\r\n\r\n", status: 413, jsonErr: true},
 		{name: "chunked over the limit", body: append(receipt(cr.Receipt), strings.Repeat(" ", 20<<10)...), chunked: true, status: 413, jsonErr: true, errHas: "body over"},
-		{name: "wrong method", method: "GET", body: nil, status: 404, jsonErr: true, errHas: "no such route"},
-		{name: "wrong method with body", method: "PUT", body: receipt(cr.Receipt), status: 404, jsonErr: true, errHas: "no such route"},
+		{name: "wrong method", method: "GET", body: nil, status: 405, jsonErr: true, errHas: "method not allowed", allow: "POST"},
+		{name: "wrong method with body", method: "PUT", body: receipt(cr.Receipt), status: 405, jsonErr: true, errHas: "method not allowed", allow: "POST"},
 	}
 	for i := range cases {
 		if cases[i].method == "" {
@@ -454,8 +463,8 @@ func TestHostileConsentPosts(t *testing.T) {
 		{name: "preflight without origin", method: "OPTIONS", status: 403, jsonErr: true, errHas: "origin"},
 		{name: "preflight null origin", method: "OPTIONS", header: []string{"Origin", "null"}, status: 403, jsonErr: true, errHas: "origin"},
 		{name: "preflight lookalike origin", method: "OPTIONS", header: []string{"Origin", "https://shop.example.evil.test"}, status: 403, jsonErr: true, errHas: "origin"},
-		{name: "wrong method GET", method: "GET", status: 404, jsonErr: true, errHas: "no such route"},
-		{name: "wrong method PUT", method: "PUT", body: []byte(valid), status: 404, jsonErr: true, errHas: "no such route"},
+		{name: "wrong method GET", method: "GET", status: 405, jsonErr: true, errHas: "method not allowed", allow: "POST"},
+		{name: "wrong method PUT", method: "PUT", body: []byte(valid), status: 405, jsonErr: true, errHas: "method not allowed", allow: "POST"},
 		{name: "path with nul", path: "/v1/consent%00", body: []byte(valid), status: 404, jsonErr: true},
 		{name: "raw negative content length", raw: "POST /v1/consent HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n" + valid, status: 400, jsonErr: true},
 		{name: "raw content length past limit", raw: "POST /v1/consent HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n" + valid, status: 413, jsonErr: true},

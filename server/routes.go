@@ -21,6 +21,6 @@ func (s *Server) routes() {
 	a.Get("/.well-known/jwks.json", s.publicCORS, s.handleJWKS)
 	a.Options("/v1/receipts/verify", s.publicCORS)
 	a.Post("/v1/receipts/verify", s.publicCORS, s.handleVerifyReceipt)
-
-	a.Use(s.handleNotFound)
+	// Anything else falls through to Fiber's router error: 405 with an
+	// Allow header for a known path, else 404 (statusOf words both).
 }

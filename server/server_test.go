@@ -376,7 +376,7 @@ func TestPublicEndpointsRejectBadInput(t *testing.T) {
 		{"POST", "/v1/receipts/verify", `{"receipt":"x","extra":1}`, 400},
 		{"POST", "/v1/receipts/verify", strings.Repeat("x", 9000), 413},
 		{"GET", "/v1/nothing-here", "", 404},
-		{"DELETE", "/v1/consent", "", 404},
+		{"DELETE", "/v1/consent", "", 405},
 	}
 	for _, tc := range cases {
 		resp, body := ts.do(t, tc.method, tc.path, []byte(tc.body))
