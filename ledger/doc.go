@@ -45,8 +45,9 @@ hashes. An inclusion proof reads one stored hash per level: the hashes of
 the incomplete subtrees on the tree's right edge, which would take several
 reads each, are computed once per checkpoint size and shared by all its
 proofs. Nothing scans a log, and memory holds no per-leaf state: two
-counters per log, the right-edge hashes of its latest proved size (a few
-hundred bytes), a bounded cache of day keys and upper-level hashes, and the
+counters per log, the right-edge hashes of a log's latest proved size (a
+few hundred bytes, kept for at most 32768 logs), a bounded cache of day
+keys and upper-level hashes, and the
 newest nonces (at most two generations of 65536, a few MiB, however large
 the logs grow).
 

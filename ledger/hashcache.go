@@ -15,6 +15,12 @@ import (
 // large and many the logs grow.
 const hashCacheMax = 1 << 16
 
+// hashCacheLogs bounds the logs the cache keeps a part for (each holds the
+// right-edge hashes of its latest size proved, a few hundred bytes): about
+// 10 MiB however many sites there are. Past it, arbitrary logs lose their
+// part and rebuild it at their next proof.
+const hashCacheLogs = 1 << 15
+
 // hashCache keeps, per log, the stored hashes of the upper tree levels and
 // the right-edge hashes of the latest size proved. Every audit path of a
 // log passes through the same few upper nodes, and a stored hash never
@@ -22,7 +28,9 @@ const hashCacheMax = 1 << 16
 // transactions fill it: a write transaction's hashes are not committed
 // until it ends, and may be rolled back.
 type hashCache struct {
-	logs sync.Map // log name → *logHashes
+	logs    sync.Map // log name → *logHashes
+	nlogs   atomic.Int64
+	maxLogs int64
 
 	mu    sync.RWMutex
 	upper map[upperKey]tlog.Hash
@@ -33,7 +41,9 @@ type upperKey struct {
 	index int64 // stored hash index
 }
 
-func newHashCache() *hashCache { return &hashCache{upper: make(map[upperKey]tlog.Hash)} }
+func newHashCache() *hashCache {
+	return &hashCache{upper: make(map[upperKey]tlog.Hash), maxLogs: hashCacheLogs}
+}
 
 // logHashes is one log's part of the cache.
 type logHashes struct {
@@ -62,8 +72,30 @@ func (c *hashCache) log(name string) *logHashes {
 	if v, ok := c.logs.Load(name); ok {
 		return v.(*logHashes)
 	}
-	v, _ := c.logs.LoadOrStore(name, &logHashes{})
+	v, loaded := c.logs.LoadOrStore(name, &logHashes{})
+	if !loaded && c.nlogs.Add(1) > c.maxLogs {
+		c.shrink(name)
+	}
 	return v.(*logHashes)
+}
+
+// shrink drops arbitrary logs' parts, all but keep's, down to three quarters of
+// the bound, so that the next ones added do not each pay a Range. A part
+// dropped while a proof uses it stays valid for that proof; its upper-level
+// entries are no longer found and age out of the bounded map.
+func (c *hashCache) shrink(keep string) {
+	target := c.maxLogs * 3 / 4
+	c.logs.Range(func(k, _ any) bool {
+		if c.nlogs.Load() <= target {
+			return false
+		}
+		if k != keep {
+			if _, ok := c.logs.LoadAndDelete(k); ok {
+				c.nlogs.Add(-1)
+			}
+		}
+		return true
+	})
 }
 
 // storedHashes reads a log's committed stored hashes in a read transaction,

@@ -16,7 +16,9 @@ import (
 // tlog.ProveRecord for every leaf of every tree size up to 300, then for
 // random leaves of random sizes up to 5000, through one cache, so right-edge
 // hashes of one size are never served for another and cached upper levels
-// are reused across sizes.
+// are reused across sizes. The random part spreads over more log names
+// (over the same hashes) than the cache keeps, so parts are dropped and
+// rebuilt as it goes.
 func TestInclusionMatchesTlog(t *testing.T) {
 	const exhaustive, n = 300, 5000
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "h.db"), 0o600, nil)
@@ -48,14 +50,16 @@ func TestInclusionMatchesTlog(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newHashCache()
+	c.maxLogs = 4
 	err = db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("h"))
+		log := "log"
 		check := func(m, size uint64) error {
 			want, err := tlog.ProveRecord(int64(size), int64(m), hashReader{b})
 			if err != nil {
 				return err
 			}
-			got, err := c.stored(b, "log", size).inclusion(m, size)
+			got, err := c.stored(b, log, size).inclusion(m, size)
 			if err != nil {
 				return fmt.Errorf("inclusion(%d, %d): %w", m, size, err)
 			}
@@ -73,6 +77,7 @@ func TestInclusionMatchesTlog(t *testing.T) {
 		}
 		r := rand.New(rand.NewPCG(3, 4))
 		for range 5000 {
+			log = fmt.Sprint("log", r.IntN(12))
 			size := 1 + r.Uint64N(n)
 			if err := check(r.Uint64N(size), size); err != nil {
 				return err
@@ -82,5 +87,24 @@ func TestInclusionMatchesTlog(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHashCacheBoundsLogs: however many logs are proved, the cache keeps a
+// part for at most maxLogs of them, and always for the one just asked for.
+func TestHashCacheBoundsLogs(t *testing.T) {
+	c := newHashCache()
+	c.maxLogs = 8
+	for i := range 100 {
+		name := fmt.Sprint("site", i)
+		p := c.log(name)
+		if c.log(name) != p {
+			t.Fatalf("%s: a second lookup gave another part", name)
+		}
+		n := 0
+		c.logs.Range(func(_, _ any) bool { n++; return true })
+		if n > 8 || int64(n) != c.nlogs.Load() {
+			t.Fatalf("after %d logs: %d parts kept, counter %d, bound 8", i+1, n, c.nlogs.Load())
+		}
 	}
 }
