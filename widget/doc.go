@@ -43,7 +43,9 @@
 // Accept-Language. Render is pure and fast (tens of µs, see BenchmarkRender); the server
 // caches its output by (site, version, language set) and adds ETag and compression.
 // PublicConfig returns the same resolved config as plain JSON for sites that build their
-// own banner UI.
+// own banner UI, every field present; Render leaves out those that hold the value the
+// widget assumes when one is missing (empty strings, colours and lists, false, all four
+// categories offered).
 //
 // Built-in texts (texts.json) cover the 24 official EU languages, Norwegian (nb, no) and
 // Icelandic; Languages lists them. Right-to-left languages (ar, he, fa, ur, …) get

@@ -104,6 +104,84 @@ type publicConfig struct {
 	ShareDomains        []string                 `json:"share_domains"` // [] unless the site shares
 }
 
+// inlinedConfig is publicConfig as Render inlines it: the fields the widget defaults itself
+// are left out when they hold that default (empty strings, colours and lists, false, and
+// the four categories all offered in order), since every byte is in every page view
+// (TestSizeBudget). PublicConfig keeps them all: its shape is the public API's.
+type inlinedConfig struct {
+	Site                string                   `json:"site"`
+	Version             string                   `json:"version"`
+	RuleSet             string                   `json:"rule_set"`
+	API                 string                   `json:"api"`
+	DefaultLanguage     string                   `json:"default_language"`
+	Layout              string                   `json:"layout"`
+	Position            string                   `json:"position"`
+	Theme               string                   `json:"theme"`
+	Colors              inlinedColors            `json:"colors,omitzero"`
+	Categories          []Category               `json:"categories,omitzero"` // nil: all four offered
+	Services            []Service                `json:"services,omitempty"`
+	Texts               map[string]resolvedTexts `json:"texts"`
+	PrivacyURL          string                   `json:"privacy_url,omitempty"`
+	ConsentLifetimeDays int                      `json:"consent_lifetime_days"`
+	CookieDomain        string                   `json:"cookie_domain,omitempty"`
+	SettingsButton      bool                     `json:"settings_button,omitempty"`
+	ConsentMode         bool                     `json:"consent_mode,omitempty"`
+	AutoBlock           bool                     `json:"auto_block,omitempty"`
+	Cookies             []DeclaredCookie         `json:"cookies,omitempty"`
+	ShareDomains        []string                 `json:"share_domains,omitempty"`
+}
+
+type inlinedColors struct {
+	Primary    string `json:"primary,omitempty"`
+	Background string `json:"background,omitempty"`
+	Text       string `json:"text,omitempty"`
+	OnPrimary  string `json:"on_primary,omitempty"`
+}
+
+func inline(c *publicConfig) inlinedConfig {
+	out := inlinedConfig{
+		Site:                c.Site,
+		Version:             c.Version,
+		RuleSet:             c.RuleSet,
+		API:                 c.API,
+		DefaultLanguage:     c.DefaultLanguage,
+		Layout:              c.Layout,
+		Position:            c.Position,
+		Theme:               c.Theme,
+		Colors:              inlinedColors{c.Colors.Primary, c.Colors.Background, c.Colors.Text, c.Colors.OnPrimary},
+		Categories:          c.Categories,
+		Services:            c.Services,
+		Texts:               c.Texts,
+		PrivacyURL:          c.PrivacyURL,
+		ConsentLifetimeDays: c.ConsentLifetimeDays,
+		CookieDomain:        c.CookieDomain,
+		SettingsButton:      c.SettingsButton,
+		ConsentMode:         c.ConsentMode,
+		AutoBlock:           c.AutoBlock,
+		Cookies:             c.Cookies,
+		ShareDomains:        c.ShareDomains,
+	}
+	if allOffered(c.Categories) {
+		out.Categories = nil
+	}
+	return out
+}
+
+// allOffered reports whether cats are the four categories in display order, all enabled:
+// what the widget assumes when the inline config has no categories. (An empty list, which
+// a Config built in Go may have, offers none and is inlined as it is.)
+func allOffered(cats []Category) bool {
+	if len(cats) != len(CategoryIDs) {
+		return false
+	}
+	for i, c := range cats {
+		if c.ID != CategoryIDs[i] || !c.Enabled {
+			return false
+		}
+	}
+	return true
+}
+
 const (
 	// The magic comment is V8's explicit compile hint (Chromium 136 on): it compiles every
 	// function of the script eagerly, on the streaming thread while the bytes arrive, where
@@ -127,7 +205,7 @@ func Render(p Page) ([]byte, error) {
 	buf.Grow(len(prelude) + 4096 + len(bundleJS) + len(closing))
 	buf.WriteString(prelude)
 	enc := json.NewEncoder(&buf) // escapes <, >, &, U+2028, U+2029
-	if err := enc.Encode(cfg); err != nil {
+	if err := enc.Encode(inline(cfg)); err != nil {
 		return nil, fmt.Errorf("widget: render %s: %w", p.Site, err)
 	}
 	buf.Truncate(buf.Len() - 1) // Encode's newline

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -292,6 +294,87 @@ func TestSizeBudget(t *testing.T) {
 	}
 }
 
+// TestRenderDefaults: the inline config is PublicConfig's, less fields that hold the value
+// the widget assumes when one is missing (crumb.js: the destructuring of __crumb_config
+// and its truthiness tests).
+func TestRenderDefaults(t *testing.T) {
+	data, err := os.ReadFile("testdata/full_config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := ParseConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden := DefaultConfig()
+	hidden.Categories[2].Enabled = false
+	reordered := DefaultConfig()
+	reordered.Categories[1], reordered.Categories[2] = reordered.Categories[2], reordered.Categories[1]
+	none := DefaultConfig()
+	none.Categories = nil
+	none.ConsentMode, none.AutoBlock, none.SettingsButton = false, false, false
+	colored := DefaultConfig()
+	colored.Colors = Colors{Text: "#102030"}
+	allFour := []any{}
+	for _, id := range CategoryIDs {
+		allFour = append(allFour, map[string]any{"id": id, "enabled": true})
+	}
+	// assumed: what the widget takes for a field that is not there.
+	assumed := func(k string, v any) bool {
+		switch k {
+		case "categories": // (an empty list offers none)
+			return reflect.DeepEqual(v, allFour)
+		case "colors":
+			return reflect.DeepEqual(v, map[string]any{"primary": "", "background": "", "text": "", "on_primary": ""})
+		}
+		return v == "" || v == false || reflect.DeepEqual(v, []any{})
+	}
+	var omitted []string
+	for name, c := range map[string]Config{"default": DefaultConfig(), "full": full, "hidden": hidden, "reordered": reordered, "none": none, "colored": colored} {
+		p := testPage(c, "en", "de")
+		js, err := Render(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := inlineConfig(t, js)
+		pub, err := PublicConfig(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want map[string]any
+		if err := json.Unmarshal(pub, &want); err != nil {
+			t.Fatal(err)
+		}
+		for k, w := range want {
+			v, ok := in[k]
+			switch {
+			case !ok && !assumed(k, w):
+				t.Errorf("%s: %s %v left out, but the widget does not assume it", name, k, w)
+			case !ok:
+				omitted = append(omitted, k)
+			case k == "colors":
+				for ck, cv := range w.(map[string]any) {
+					if got, ok := v.(map[string]any)[ck]; ok && got != cv || !ok && cv != "" {
+						t.Errorf("%s: colors.%s %v, want %v", name, ck, got, cv)
+					}
+				}
+			case !reflect.DeepEqual(v, w):
+				t.Errorf("%s: %s %v, want %v", name, k, v, w)
+			}
+		}
+		for k := range in {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s: %s inlined, not in PublicConfig", name, k)
+			}
+		}
+	}
+	for _, k := range []string{"categories", "colors", "services", "cookies", "share_domains", "privacy_url", "consent_mode"} {
+		if !slices.Contains(omitted, k) {
+			t.Errorf("%s never left out", k)
+		}
+	}
+}
+
 func TestRenderShareDomains(t *testing.T) {
 	domains := []string{"shop-b.example", "www.shop-c.example"}
 	for _, tt := range []struct {
@@ -309,14 +392,23 @@ func TestRenderShareDomains(t *testing.T) {
 			c.ShareConsent = tt.share
 			p := testPage(c, "en")
 			p.ShareDomains = tt.domains
-			for _, out := range []func(Page) ([]byte, error){Render, PublicConfig} {
-				b, err := out(p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Contains(b, []byte(`"share_domains":`+tt.want)) {
-					t.Errorf("want share_domains %s in %.200s…", tt.want, b)
-				}
+			b, err := PublicConfig(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, []byte(`"share_domains":`+tt.want)) {
+				t.Errorf("want share_domains %s in %.200s…", tt.want, b)
+			}
+			// Render leaves an empty list out (the widget defaults it).
+			js, err := Render(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := inlineConfig(t, js)["share_domains"]
+			if tt.want == `[]` && ok {
+				t.Errorf("inlined share_domains %v, want none", got)
+			} else if tt.want != `[]` && !bytes.Contains(js, []byte(`"share_domains":`+tt.want)) {
+				t.Errorf("want share_domains %s in %.200s…", tt.want, js)
 			}
 		})
 	}

@@ -18,6 +18,9 @@
 const W = window
 const D = document
 const C = __crumb_config
+// Render leaves out what holds these defaults (and empty strings and false): the four
+// categories all offered, no colours, services, cookies or sharing sites.
+const { categories, colors = {}, services = [], cookies = [], share_domains: shareDomains = [] } = C
 const NAME = 'crumb_consent'
 const CATS = ['necessary', 'preferences', 'statistics', 'marketing']
 const SEL = 'script[type="text/plain"][data-crumb-category],iframe[data-crumb-src][data-crumb-category]'
@@ -30,8 +33,8 @@ const me = D.currentScript
 const nonce = (me && (me.nonce || me.getAttribute('nonce'))) || ''
 const gpc = navigator.globalPrivacyControl === true
 const rule = C.rule_set
-const offered = {} // the categories this site shows (necessary always: Validate)
-C.categories.forEach((c) => { offered[c.id] = c.enabled })
+// The categories this site shows, in order (necessary always: Validate).
+const offered = categories ? categories.filter((c) => c.enabled).map((c) => c.id) : CATS
 
 // The language: the first of the visitor's languages the config has texts for (Render
 // always inlines the default language's).
@@ -59,7 +62,7 @@ const randomID = () => b64e(String.fromCharCode(...crypto.getRandomValues(new Ui
 // under: host h is domain d or one of its subdomains.
 const under = (h, d) => h === d || h.endsWith('.' + d)
 // shares: host h belongs to one of the account's other sites that share consent.
-const shares = (h) => C.share_domains.some((d) => under(h, d))
+const shares = (h) => shareDomains.some((d) => under(h, d))
 const words = (s) => s.trim().split(/\s+/)
 
 // norm makes a full state object with necessary granted. A category the site hides is
@@ -206,8 +209,8 @@ function choose (s, method, from, g) {
 // host and its parent domains.
 function purge (s) {
   const pats = []
-  C.services.forEach((v) => { if (!s[v.category]) pats.push(...v.cookies) })
-  C.cookies.forEach((c) => { if (!s[c.category]) pats.push(c.name) })
+  services.forEach((v) => { if (!s[v.category]) pats.push(...v.cookies) })
+  cookies.forEach((c) => { if (!s[c.category]) pats.push(c.name) })
   const parts = location.hostname.split('.')
   D.cookie.split(';').forEach((kv) => {
     const n = kv.split('=')[0].trim()
@@ -297,7 +300,7 @@ function placeholder (f, cats) {
 // ---- auto-blocking --------------------------------------------------------------------
 
 const hosts = []
-C.services.forEach((s) => s.hosts.forEach((h) => hosts.push([h, s.category])))
+services.forEach((s) => s.hosts.forEach((h) => hosts.push([h, s.category])))
 
 function blockedCategory (url) {
   let h
@@ -459,7 +462,7 @@ function el (tag, attrs, ...kids) {
 // style-src, no <style> element, no style attribute) and any extra rules.
 function style (root, extra) {
   if (!sheet) {
-    const k = C.colors
+    const k = colors
     sheet = mkSheet(__CRUMB_CSS__ + '.cc.c{' + (k.primary ? '--p:' + k.primary + ';--pt:' + k.on_primary + ';' : '') +
       (k.background ? '--bg:' + k.background + ';' : '') + (k.text ? '--fg:' + k.text + ';--mu:' + k.text + ';' : '') + '}')
   }
@@ -514,11 +517,10 @@ function build (bare) {
 
 // (Render inlines the texts of every offered category.)
 function fill () {
-  C.categories.forEach(({ id }) => {
-    if (!offered[id]) return
+  offered.forEach((id) => {
     const t = T.categories[id]
     const nec = id === 'necessary'
-    const svcs = C.services.filter((s) => s.category === id)
+    const svcs = services.filter((s) => s.category === id)
     ui.cats.append(el('div', { class: 'cat' },
       el('label', { for: 'c-' + id },
         el('input', { type: 'checkbox', id: 'c-' + id, 'data-category': id, disabled: nec, 'aria-describedby': 'c-' + id + '-d' }),
@@ -649,9 +651,9 @@ function declarations () {
     if (d._crumb) return
     d._crumb = 1
     d.replaceChildren(...CATS.map((c) => {
-      const rows = C.cookies.filter((k) => k.category === c)
+      const rows = cookies.filter((k) => k.category === c)
       const t = T.categories[c]
-      return rows.length && offered[c] && [el('h3', 0, t.title), el('p', 0, t.description), el('table', { class: 'crumb-cookies' },
+      return rows.length && offered.includes(c) && [el('h3', 0, t.title), el('p', 0, t.description), el('table', { class: 'crumb-cookies' },
         el('thead', 0, el('tr', 0, [T.table_name, T.table_provider, T.table_purpose, T.table_expiry].map((h) => el('th', { scope: 'col' }, h)))),
         el('tbody', 0, rows.map((k) => el('tr', 0, [k.name, k.provider, k.purpose, k.expiry].map((v) => el('td', 0, v))))))]
     }).flat().filter((x) => x))
