@@ -48,7 +48,12 @@ const T = C.texts[lang]
 let cur = {} // the stored consent: {state, version, exp, at, id, queue}; {} if none
 let valid = false // cur is for this config version and not expired
 let state // what is granted now: the stored choice or the rule set's defaults
-let ui = null // the banner's elements, built on first show
+// The banner, built on first show (box is null until then): its shadow root, the dialog,
+// the second layer's list, the buttons by data-action; whether it is modal and still bare.
+let shadow, box = null, list, A, modal, bare
+// Shown (isOpen), the second layer (layer2), opened from the settings entry (via), and what
+// had the focus before (prev).
+let isOpen = false, layer2, via, prev
 let busy = false // a flush() is running
 let sheet = null
 let jar = '' // the last value written, for browsers that refuse cookies: kept for this page
@@ -226,7 +231,7 @@ function apply (s, announce) {
   state = s
   if (announce || valid || rule !== 'opt-in') consentMode('update')
   activate()
-  if (ui) sync()
+  if (box) sync()
   if (announce) {
     D.dispatchEvent(new CustomEvent('crumb:consent', { detail: { ...s } }))
     if (typeof api.onchange === 'function') {
@@ -486,33 +491,33 @@ function mkSheet (css) {
 // bare, the CSS waits for open(): until then the dialog is hidden and the host, an empty
 // inline element, shows nothing, so the sheet's parsing need not hold up the page's script
 // task.
-function build (bare) {
+function build (deferred) {
   const host = D.createElement('crumb-consent')
-  const root = host.attachShadow({ mode: 'open' })
-  if (!bare) style(root)
-  const modal = C.layout === 'modal'
-  const A = {} // the buttons by data-action
+  shadow = host.attachShadow({ mode: 'open' })
+  bare = deferred
+  if (!bare) style(shadow)
+  modal = C.layout === 'modal'
+  A = {}
   const btn = (a, cls) => (A[a] = el('button', { type: 'button', class: cls || 'pri', 'data-action': a }, T[a]))
-  const cats = el('div', { class: 'l2', hidden: true })
+  list = el('div', { class: 'l2', hidden: true })
   // (target _blank implies rel noopener.)
   // A <dialog>: shown modal in the modal layout (the page behind is inert), else as a manual
   // popover (top layer, page usable). Browsers without either get a fixed box.
-  const box = el('dialog', {
+  box = el('dialog', {
     class: 'b', role: 'dialog', tabindex: '-1', 'aria-modal': modal && 'true', 'aria-labelledby': 'crumb-t', 'aria-describedby': 'crumb-d', popover: 'manual', hidden: true
   },
   btn('close', 'x'),
   el('h2', { id: 'crumb-t' }, T.title),
   el('p', { id: 'crumb-d' }, T.description, C.privacy_url && [' ', el('a', { href: C.privacy_url, target: '_blank' }, T.privacy_link)]),
-  cats,
+  list,
   el('div', { class: 'btns' }, btn('reject_all'), btn('accept_all'), btn('customize', 'sec'), btn('save', 'sec')))
-  root.append(el('div', { class: 'cc c ' + C.layout + ' ' + C.position + ' ' + C.theme, lang, dir: T.dir }, box, btn('settings', 'fab')))
+  shadow.append(el('div', { class: 'cc c ' + C.layout + ' ' + C.position + ' ' + C.theme, lang, dir: T.dir }, box, btn('settings', 'fab')))
   // Under <html>, not <body>: a page that hides or replaces its body keeps the banner.
   D.documentElement.appendChild(host)
-  root.addEventListener('click', onClick)
+  shadow.addEventListener('click', onClick)
   box.addEventListener('keydown', onKey)
   box.addEventListener('cancel', (e) => e.preventDefault()) // Escape is ours (onKey)
-  box.addEventListener('close', () => { if (ui.open) open() }) // closed by the browser: back
-  ui = { root, box, cats, modal, A, bare } // and layer2, via, open, prev
+  box.addEventListener('close', () => { if (isOpen) open() }) // closed by the browser: back
 }
 
 // (Render inlines the texts of every offered category.)
@@ -521,7 +526,7 @@ function fill () {
     const t = T.categories[id]
     const nec = id === 'necessary'
     const svcs = services.filter((s) => s.category === id)
-    ui.cats.append(el('div', { class: 'cat' },
+    list.append(el('div', { class: 'cat' },
       el('label', { for: 'c-' + id },
         el('input', { type: 'checkbox', id: 'c-' + id, 'data-category': id, disabled: nec, 'aria-describedby': 'c-' + id + '-d' }),
         el('span', 0, t.title), nec && el('small', 0, T.always_on)),
@@ -537,7 +542,7 @@ function fill () {
 // stays hidden). Checked again once the page's styles have loaded.
 let rootFixed = false
 function showRoot () {
-  if (rootFixed || !ui || getComputedStyle(D.documentElement).display !== 'none') return
+  if (rootFixed || !box || getComputedStyle(D.documentElement).display !== 'none') return
   const fix = mkSheet(':root{display:block!important}')
   if (fix.replaceSync) D.adoptedStyleSheets = D.adoptedStyleSheets.concat(fix)
   rootFixed = true
@@ -545,31 +550,29 @@ function showRoot () {
 
 // sync puts the current state into the switches and the buttons into their layer.
 function sync () {
-  const l2 = ui.layer2
-  const notice = rule === 'notice' && !l2
-  const A = ui.A
-  if (l2 && !ui.cats.firstChild) fill()
-  ui.root.querySelectorAll('input[data-category]').forEach((i) => { i.checked = state[i.getAttribute('data-category')] })
-  ui.cats.hidden = A.close.hidden = A.save.hidden = !l2
-  A.customize.hidden = l2 || notice
+  const notice = rule === 'notice' && !layer2
+  if (layer2 && !list.firstChild) fill()
+  shadow.querySelectorAll('input[data-category]').forEach((i) => { i.checked = state[i.getAttribute('data-category')] })
+  list.hidden = A.close.hidden = A.save.hidden = !layer2
+  A.customize.hidden = layer2 || notice
   A.reject_all.hidden = notice
   A.accept_all.textContent = notice ? T.ok : T.accept_all
-  A.settings.hidden = ui.open || !C.settings_button || !valid
+  A.settings.hidden = isOpen || !C.settings_button || !valid
 }
 
-function show (layer2, via, deferred) {
-  if (!ui) build(deferred)
-  ui.layer2 = layer2
-  ui.via = via
-  if (!ui.open) {
-    ui.prev = D.activeElement
-    ui.open = true
+function show (second, from, deferred) {
+  if (!box) build(deferred)
+  layer2 = second
+  via = from
+  if (!isOpen) {
+    prev = D.activeElement
+    isOpen = true
     if (deferred) {
       // On page load, leave the dialog's first style and layout to the next
       // frame rather than forcing them inside the page's script task. Hidden
       // tabs run no frames, hence the timer.
       let once = 0
-      const go = () => { if (!once++ && ui.open) { open(); ui.box.focus() } }
+      const go = () => { if (!once++ && isOpen) { open(); box.focus() } }
       requestAnimationFrame(go)
       setTimeout(go, 100)
       sync()
@@ -578,35 +581,33 @@ function show (layer2, via, deferred) {
     open()
   }
   sync()
-  ui.box.focus()
+  box.focus()
 }
 
 function open () {
-  const b = ui.box
-  if (ui.bare) {
-    ui.bare = false
-    style(ui.root)
+  if (bare) {
+    bare = false
+    style(shadow)
   }
-  b.hidden = false
+  box.hidden = false
   try {
-    if (ui.modal) b.showModal()
-    else b.showPopover()
+    if (modal) box.showModal()
+    else box.showPopover()
   } catch (e) {}
   showRoot() // after the changes above: one style recalculation for all of them
 }
 
 function hide () {
-  if (!ui || !ui.open) return
-  ui.open = false
+  if (!isOpen) return
+  isOpen = false
   try {
-    if (ui.modal) ui.box.close()
-    else ui.box.hidePopover()
+    if (modal) box.close()
+    else box.hidePopover()
   } catch (e) {}
-  ui.box.hidden = true
+  box.hidden = true
   sync()
-  const p = ui.prev
-  if (p?.isConnected && p !== D.body) p.focus()
-  else if (!ui.A.settings.hidden) ui.A.settings.focus()
+  if (prev?.isConnected && prev !== D.body) prev.focus()
+  else if (!A.settings.hidden) A.settings.focus()
 }
 
 function onClick (e) {
@@ -614,7 +615,7 @@ function onClick (e) {
   const a = b && b.getAttribute('data-action')
   if (a === 'accept_all' || a === 'reject_all' || a === 'save') {
     const s = all(a === 'accept_all')
-    if (a === 'save') ui.root.querySelectorAll('input[data-category]').forEach((i) => { s[i.getAttribute('data-category')] = i.checked })
+    if (a === 'save') shadow.querySelectorAll('input[data-category]').forEach((i) => { s[i.getAttribute('data-category')] = i.checked })
     choose(s, a === 'save' ? 'custom' : a)
     hide()
   } else if (a === 'customize') show(true)
@@ -625,18 +626,18 @@ function onClick (e) {
 // back leaves the second layer: to the first layer, or closed when the settings were
 // opened after a choice. It records nothing.
 function back () {
-  if (ui.via && valid) hide()
+  if (via && valid) hide()
   else show(false)
 }
 
 function onKey (e) {
   if (e.key === 'Escape') {
     e.preventDefault() // no close request: Escape never dismisses the banner itself
-    if (ui.layer2) back()
-  } else if (e.key === 'Tab' && ui.modal) {
+    if (layer2) back()
+  } else if (e.key === 'Tab' && modal) {
     // Modal layout: Tab and Shift+Tab cycle inside the dialog.
-    const f = [].filter.call(ui.box.querySelectorAll('button,input,a[href]'), (x) => !x.disabled && x.getClientRects().length)
-    const i = f.indexOf(ui.root.activeElement)
+    const f = [].filter.call(box.querySelectorAll('button,input,a[href]'), (x) => !x.disabled && x.getClientRects().length)
+    const i = f.indexOf(shadow.activeElement)
     if (e.shiftKey ? i <= 0 : i === f.length - 1) {
       e.preventDefault()
       f[e.shiftKey ? f.length - 1 : 0].focus()
