@@ -25,7 +25,6 @@ const NAME = 'crumb_consent'
 const CATS = ['necessary', 'preferences', 'statistics', 'marketing']
 const SEL = 'script[type="text/plain"][data-crumb-category],iframe[data-crumb-src][data-crumb-category]'
 const WATCH = SEL + ',[data-crumb-declaration]'
-const DAY = 864e5
 const MAXQ = 4 // pending choices kept in the cookie while the server is unreachable
 const SHARE = 'crumb_share' // the query parameter that hands a consent to another site
 
@@ -33,6 +32,7 @@ const me = D.currentScript
 const nonce = (me && (me.nonce || me.getAttribute('nonce'))) || ''
 const gpc = navigator.globalPrivacyControl === true
 const rule = C.rule_set
+const LIFE = C.consent_lifetime_days * 864e5 // how long a consent holds, in ms
 // The categories this site shows, in order (necessary always: Validate).
 const offered = categories ? categories.filter((c) => c.enabled).map((c) => c.id) : CATS
 
@@ -111,17 +111,16 @@ function writeCookie (value, expires) {
 function load () {
   const m = D.cookie.match(/(?:^|;\s*)crumb_consent=([^;]*)/)
   const v = m ? m[1] : jar
-  const life = C.consent_lifetime_days * DAY
   if (!v) return {} // (the common case on a first visit, so not through an exception: V8's
   // first exception in a script costs milliseconds)
   try {
     if (v[0] === 'P') {
       const q = JSON.parse(b64d(v.slice(1)))
       const e = q[q.length - 1]
-      return { state: norm(e.s), version: e.v, exp: e.t + life, at: e.t, id: '', queue: q }
+      return { state: norm(e.s), version: e.v, exp: e.t + LIFE, at: e.t, id: '', queue: q }
     }
     const p = JSON.parse(b64d(v.split('.')[1]))
-    return { state: norm(p.state), version: p.ver, exp: Math.min(p.exp * 1000 || Infinity, p.iat * 1000 + life || Infinity), at: p.iat * 1000 || 0, id: p.jti }
+    return { state: norm(p.state), version: p.ver, exp: Math.min(p.exp * 1000 || Infinity, p.iat * 1000 + LIFE || Infinity), at: p.iat * 1000 || 0, id: p.jti }
   } catch (e) {
     return {}
   }
@@ -131,7 +130,7 @@ function load () {
 const fresh = (c) => c.version === C.version && c.exp > Date.now()
 
 function savePending (q) {
-  writeCookie('P' + b64e(JSON.stringify(q)), q[q.length - 1].t + C.consent_lifetime_days * DAY)
+  writeCookie('P' + b64e(JSON.stringify(q)), q[q.length - 1].t + LIFE)
 }
 
 // ---- recording ------------------------------------------------------------------------
@@ -182,7 +181,7 @@ async function flush () {
         savePending(nq)
       } else {
         // (load() takes the receipt's own expiry into account.)
-        writeCookie(j.receipt, e.t + C.consent_lifetime_days * DAY)
+        writeCookie(j.receipt, e.t + LIFE)
         if (!load().id) { e.x = 1; savePending([e]) } // not a receipt: keep the choice
       }
       cur = load()
@@ -247,15 +246,15 @@ let chain = Promise.resolve()
 function activate () {
   D.querySelectorAll(SEL).forEach((el) => {
     if (el._crumb) return
-    const cats = el.getAttribute('data-crumb-category')
+    const cats = el.dataset.crumbCategory
     const frame = el.tagName === 'IFRAME'
     if (!words(cats).every((c) => state[c])) {
       if (frame) placeholder(el, cats)
     } else if (frame) {
       el._crumb = 1
       if (el._ph) { el._ph.remove(); el.hidden = false }
-      el.src = el.getAttribute('data-crumb-src')
-      el.removeAttribute('data-crumb-src')
+      el.src = el.dataset.crumbSrc
+      delete el.dataset.crumbSrc
     } else {
       el._crumb = 1
       chain = chain.then(() => run(el))
@@ -269,7 +268,7 @@ function run (old) {
     for (const a of old.attributes) {
       if (a.name !== 'type' && a.name.indexOf('data-crumb-')) s.setAttribute(a.name, a.value)
     }
-    const t = old.getAttribute('data-crumb-type')
+    const t = old.dataset.crumbType
     if (t) s.type = t
     if (nonce) s.nonce = nonce
     s._crumb = 1
@@ -322,12 +321,12 @@ function hold (n) {
   const s = n.tagName === 'SCRIPT'
   const c = (s ? n.src && (!n.type || /javascript|module|ecmascript/i.test(n.type)) : n.tagName === 'IFRAME' && n.getAttribute('src')) && blockedCategory(n.src)
   if (!c) return
-  n.setAttribute('data-crumb-category', c)
+  n.dataset.crumbCategory = c
   if (s) {
-    if (n.type) n.setAttribute('data-crumb-type', n.type)
+    if (n.type) n.dataset.crumbType = n.type
     n.type = 'text/plain'
   } else {
-    n.setAttribute('data-crumb-src', n.src)
+    n.dataset.crumbSrc = n.src
     n.src = 'about:blank' // also stops a load that began when the parser inserted it
   }
 }
@@ -515,9 +514,9 @@ function build (deferred) {
   // Under <html>, not <body>: a page that hides or replaces its body keeps the banner.
   D.documentElement.appendChild(host)
   shadow.addEventListener('click', onClick)
-  box.addEventListener('keydown', onKey)
-  box.addEventListener('cancel', (e) => e.preventDefault()) // Escape is ours (onKey)
-  box.addEventListener('close', () => { if (isOpen) open() }) // closed by the browser: back
+  box.onkeydown = onKey
+  box.oncancel = (e) => e.preventDefault() // Escape is ours (onKey)
+  box.onclose = () => { if (isOpen) open() } // closed by the browser: back
 }
 
 // (Render inlines the texts of every offered category.)
@@ -552,7 +551,7 @@ function showRoot () {
 function sync () {
   const notice = rule === 'notice' && !layer2
   if (layer2 && !list.firstChild) fill()
-  shadow.querySelectorAll('input[data-category]').forEach((i) => { i.checked = state[i.getAttribute('data-category')] })
+  shadow.querySelectorAll('input[data-category]').forEach((i) => { i.checked = state[i.dataset.category] })
   list.hidden = A.close.hidden = A.save.hidden = !layer2
   A.customize.hidden = layer2 || notice
   A.reject_all.hidden = notice
@@ -612,10 +611,10 @@ function hide () {
 
 function onClick (e) {
   const b = e.target.closest('[data-action]')
-  const a = b && b.getAttribute('data-action')
+  const a = b?.dataset.action
   if (a === 'accept_all' || a === 'reject_all' || a === 'save') {
     const s = all(a === 'accept_all')
-    if (a === 'save') shadow.querySelectorAll('input[data-category]').forEach((i) => { s[i.getAttribute('data-category')] = i.checked })
+    if (a === 'save') shadow.querySelectorAll('input[data-category]').forEach((i) => { s[i.dataset.category] = i.checked })
     choose(s, a === 'save' ? 'custom' : a)
     hide()
   } else if (a === 'customize') show(true)
