@@ -45,7 +45,9 @@
 // PublicConfig returns the same resolved config as plain JSON for sites that build their
 // own banner UI, every field present; Render leaves out those that hold the value the
 // widget assumes when one is missing (empty strings, colours and lists, false, all four
-// categories offered).
+// categories offered) and texts the banner cannot show with the config (the privacy link
+// without privacy_url, the declaration table's heads without cookies, OK but under the
+// notice rule set, the settings entry without settings_button).
 //
 // Built-in texts (texts.json) cover the 24 official EU languages, Norwegian (nb, no) and
 // Icelandic; Languages lists them. Right-to-left languages (ar, he, fa, ur, …) get

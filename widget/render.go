@@ -106,29 +106,57 @@ type publicConfig struct {
 
 // inlinedConfig is publicConfig as Render inlines it: the fields the widget defaults itself
 // are left out when they hold that default (empty strings, colours and lists, false, and
-// the four categories all offered in order), since every byte is in every page view
-// (TestSizeBudget). PublicConfig keeps them all: its shape is the public API's.
+// the four categories all offered in order), and so are texts this config never shows,
+// since every byte is in every page view (TestSizeBudget). PublicConfig keeps them all:
+// its shape is the public API's.
 type inlinedConfig struct {
-	Site                string                   `json:"site"`
-	Version             string                   `json:"version"`
-	RuleSet             string                   `json:"rule_set"`
-	API                 string                   `json:"api"`
-	DefaultLanguage     string                   `json:"default_language"`
-	Layout              string                   `json:"layout"`
-	Position            string                   `json:"position"`
-	Theme               string                   `json:"theme"`
-	Colors              inlinedColors            `json:"colors,omitzero"`
-	Categories          []Category               `json:"categories,omitzero"` // nil: all four offered
-	Services            []Service                `json:"services,omitempty"`
-	Texts               map[string]resolvedTexts `json:"texts"`
-	PrivacyURL          string                   `json:"privacy_url,omitempty"`
-	ConsentLifetimeDays int                      `json:"consent_lifetime_days"`
-	CookieDomain        string                   `json:"cookie_domain,omitempty"`
-	SettingsButton      bool                     `json:"settings_button,omitempty"`
-	ConsentMode         bool                     `json:"consent_mode,omitempty"`
-	AutoBlock           bool                     `json:"auto_block,omitempty"`
-	Cookies             []DeclaredCookie         `json:"cookies,omitempty"`
-	ShareDomains        []string                 `json:"share_domains,omitempty"`
+	Site                string                 `json:"site"`
+	Version             string                 `json:"version"`
+	RuleSet             string                 `json:"rule_set"`
+	API                 string                 `json:"api"`
+	DefaultLanguage     string                 `json:"default_language"`
+	Layout              string                 `json:"layout"`
+	Position            string                 `json:"position"`
+	Theme               string                 `json:"theme"`
+	Colors              inlinedColors          `json:"colors,omitzero"`
+	Categories          []Category             `json:"categories,omitzero"` // nil: all four offered
+	Services            []Service              `json:"services,omitempty"`
+	Texts               map[string]inlinedLang `json:"texts"`
+	PrivacyURL          string                 `json:"privacy_url,omitempty"`
+	ConsentLifetimeDays int                    `json:"consent_lifetime_days"`
+	CookieDomain        string                 `json:"cookie_domain,omitempty"`
+	SettingsButton      bool                   `json:"settings_button,omitempty"`
+	ConsentMode         bool                   `json:"consent_mode,omitempty"`
+	AutoBlock           bool                   `json:"auto_block,omitempty"`
+	Cookies             []DeclaredCookie       `json:"cookies,omitempty"`
+	ShareDomains        []string               `json:"share_domains,omitempty"`
+}
+
+// inlinedTexts are Texts (a conversion keeps the two in step) less the texts inline blanks.
+type inlinedTexts struct {
+	Title            string                  `json:"title"`
+	Description      string                  `json:"description"`
+	AcceptAll        string                  `json:"accept_all"`
+	RejectAll        string                  `json:"reject_all"`
+	Customize        string                  `json:"customize"`
+	Save             string                  `json:"save"`
+	Close            string                  `json:"close"`
+	Settings         string                  `json:"settings,omitempty"`
+	PrivacyLink      string                  `json:"privacy_link,omitempty"`
+	Placeholder      string                  `json:"placeholder"`
+	PlaceholderAllow string                  `json:"placeholder_allow"`
+	AlwaysOn         string                  `json:"always_on"`
+	OK               string                  `json:"ok,omitempty"`
+	TableName        string                  `json:"table_name,omitempty"`
+	TableProvider    string                  `json:"table_provider,omitempty"`
+	TablePurpose     string                  `json:"table_purpose,omitempty"`
+	TableExpiry      string                  `json:"table_expiry,omitempty"`
+	Categories       map[string]CategoryText `json:"categories"`
+}
+
+type inlinedLang struct {
+	inlinedTexts
+	Dir string `json:"dir"`
 }
 
 type inlinedColors struct {
@@ -151,7 +179,7 @@ func inline(c *publicConfig) inlinedConfig {
 		Colors:              inlinedColors{c.Colors.Primary, c.Colors.Background, c.Colors.Text, c.Colors.OnPrimary},
 		Categories:          c.Categories,
 		Services:            c.Services,
-		Texts:               c.Texts,
+		Texts:               make(map[string]inlinedLang, len(c.Texts)),
 		PrivacyURL:          c.PrivacyURL,
 		ConsentLifetimeDays: c.ConsentLifetimeDays,
 		CookieDomain:        c.CookieDomain,
@@ -163,6 +191,25 @@ func inline(c *publicConfig) inlinedConfig {
 	}
 	if allOffered(c.Categories) {
 		out.Categories = nil
+	}
+	// What crumb.js cannot show: the settings entry stays hidden without settings_button,
+	// the privacy link is there only with privacy_url, the cookie declaration's table
+	// only with cookies, and the OK button only under the notice rule set.
+	for lang, rt := range c.Texts {
+		t := inlinedTexts(rt.Texts)
+		if !c.SettingsButton {
+			t.Settings = ""
+		}
+		if c.PrivacyURL == "" {
+			t.PrivacyLink = ""
+		}
+		if len(c.Cookies) == 0 {
+			t.TableName, t.TableProvider, t.TablePurpose, t.TableExpiry = "", "", "", ""
+		}
+		if c.RuleSet != Notice {
+			t.OK = ""
+		}
+		out.Texts[lang] = inlinedLang{t, rt.Dir}
 	}
 	return out
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -296,7 +295,7 @@ func TestSizeBudget(t *testing.T) {
 
 // TestRenderDefaults: the inline config is PublicConfig's, less fields that hold the value
 // the widget assumes when one is missing (crumb.js: the destructuring of __crumb_config
-// and its truthiness tests).
+// and its truthiness tests) and texts the widget cannot show with that config.
 func TestRenderDefaults(t *testing.T) {
 	data, err := os.ReadFile("testdata/full_config.json")
 	if err != nil {
@@ -315,6 +314,13 @@ func TestRenderDefaults(t *testing.T) {
 	none.ConsentMode, none.AutoBlock, none.SettingsButton = false, false, false
 	colored := DefaultConfig()
 	colored.Colors = Colors{Text: "#102030"}
+	notice := testPage(DefaultConfig(), "en", "de")
+	notice.RuleSet = Notice
+	pages := map[string]Page{"notice": notice}
+	for name, c := range map[string]Config{"default": DefaultConfig(), "full": full, "hidden": hidden, "reordered": reordered, "none": none, "colored": colored} {
+		pages[name] = testPage(c, "en", "de")
+	}
+
 	allFour := []any{}
 	for _, id := range CategoryIDs {
 		allFour = append(allFour, map[string]any{"id": id, "enabled": true})
@@ -329,9 +335,22 @@ func TestRenderDefaults(t *testing.T) {
 		}
 		return v == "" || v == false || reflect.DeepEqual(v, []any{})
 	}
-	var omitted []string
-	for name, c := range map[string]Config{"default": DefaultConfig(), "full": full, "hidden": hidden, "reordered": reordered, "none": none, "colored": colored} {
-		p := testPage(c, "en", "de")
+	// unshown: a text crumb.js does not read with config c.
+	unshown := func(k string, c map[string]any) bool {
+		switch k {
+		case "settings":
+			return c["settings_button"] == false
+		case "privacy_link":
+			return c["privacy_url"] == ""
+		case "ok":
+			return c["rule_set"] != Notice
+		case "table_name", "table_provider", "table_purpose", "table_expiry":
+			return len(c["cookies"].([]any)) == 0
+		}
+		return false
+	}
+	omitted := map[string]bool{}
+	for name, p := range pages {
 		js, err := Render(p)
 		if err != nil {
 			t.Fatal(err)
@@ -351,11 +370,37 @@ func TestRenderDefaults(t *testing.T) {
 			case !ok && !assumed(k, w):
 				t.Errorf("%s: %s %v left out, but the widget does not assume it", name, k, w)
 			case !ok:
-				omitted = append(omitted, k)
-			case k == "colors":
-				for ck, cv := range w.(map[string]any) {
-					if got, ok := v.(map[string]any)[ck]; ok && got != cv || !ok && cv != "" {
-						t.Errorf("%s: colors.%s %v, want %v", name, ck, got, cv)
+				omitted[k] = true
+			case k == "colors" || k == "texts":
+				// Compared one level down (texts: two), where fields may be left out too.
+				for ck, cw := range w.(map[string]any) {
+					cv, ok := v.(map[string]any)[ck]
+					if k == "colors" {
+						if ok && cv != cw || !ok && cw != "" {
+							t.Errorf("%s: colors.%s %v, want %v", name, ck, cv, cw)
+						}
+						continue
+					}
+					if !ok {
+						t.Errorf("%s: texts.%s missing", name, ck)
+						continue
+					}
+					lv := cv.(map[string]any)
+					for tk, tw := range cw.(map[string]any) {
+						tv, ok := lv[tk]
+						switch {
+						case !ok && !unshown(tk, want):
+							t.Errorf("%s: texts.%s.%s left out, but the widget shows it", name, ck, tk)
+						case !ok:
+							omitted["texts."+tk] = true
+						case !reflect.DeepEqual(tv, tw):
+							t.Errorf("%s: texts.%s.%s %v, want %v", name, ck, tk, tv, tw)
+						}
+					}
+					for tk := range lv {
+						if _, ok := cw.(map[string]any)[tk]; !ok {
+							t.Errorf("%s: texts.%s.%s inlined, not in PublicConfig", name, ck, tk)
+						}
 					}
 				}
 			case !reflect.DeepEqual(v, w):
@@ -367,9 +412,20 @@ func TestRenderDefaults(t *testing.T) {
 				t.Errorf("%s: %s inlined, not in PublicConfig", name, k)
 			}
 		}
+		// The texts the widget does show with this config are all there.
+		if name == "full" || name == "notice" {
+			for lang, lt := range in["texts"].(map[string]any) {
+				for _, k := range map[string][]string{"full": {"privacy_link", "table_name", "table_expiry"}, "notice": {"ok", "settings"}}[name] {
+					if _, ok := lt.(map[string]any)[k]; !ok {
+						t.Errorf("%s: texts.%s.%s left out", name, lang, k)
+					}
+				}
+			}
+		}
 	}
-	for _, k := range []string{"categories", "colors", "services", "cookies", "share_domains", "privacy_url", "consent_mode"} {
-		if !slices.Contains(omitted, k) {
+	for _, k := range []string{"categories", "colors", "services", "cookies", "share_domains", "privacy_url", "consent_mode",
+		"texts.settings", "texts.privacy_link", "texts.ok", "texts.table_name", "texts.table_expiry"} {
+		if !omitted[k] {
 			t.Errorf("%s never left out", k)
 		}
 	}
