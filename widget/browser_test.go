@@ -735,6 +735,46 @@ func TestBrowserCustomPlaceholderAndWithdraw(t *testing.T) {
 	}
 }
 
+// TestBrowserSettingsLink: an owner's element marked data-crumb-settings opens the settings,
+// by mouse and by keyboard, without following its href, and focus returns to it on close.
+func TestBrowserSettingsLink(t *testing.T) {
+	ctx := newTab(t)
+	h := newHarness(t, testConfig())
+	navigate(t, ctx, h.page("/", htmlPage("", `<p><a id="plain" href="#plain">plain</a> <a id="cs" href="#elsewhere" data-crumb-settings><b>Cookie settings</b></a></p>`+blocked)))
+	click(t, ctx, `[data-action=accept_all]`)
+	h.waitPosts(1)
+	waitJS(t, ctx, `!(`+bannerVisible+`)`)
+
+	statsShown := sr + `.querySelector('input[data-category=statistics]').checkVisibility()`
+	clickLink(t, ctx, "#cs b") // the click lands on a child of the marked element
+	waitJS(t, ctx, bannerVisible+` && `+statsShown)
+	if !evalJS[bool](t, ctx, sr+`.querySelector('input[data-category=statistics]').checked`) {
+		t.Error("the settings do not show the consent given (statistics granted)")
+	}
+	if hash := evalJS[string](t, ctx, `location.hash`); hash != "" {
+		t.Errorf("the marked link was followed: location.hash %q", hash)
+	}
+	key(t, ctx, kb.Escape) // opened after a choice: Escape closes the settings
+	waitJS(t, ctx, `!(`+bannerVisible+`)`)
+	if id := evalJS[string](t, ctx, `document.activeElement.id`); id != "cs" {
+		t.Errorf("focus after closing is on %q, want the link that opened the settings", id)
+	}
+	key(t, ctx, kb.Enter) // keyboard activation of the focused link
+	waitJS(t, ctx, bannerVisible+` && `+statsShown)
+	key(t, ctx, kb.Escape)
+	waitJS(t, ctx, `!(`+bannerVisible+`)`)
+
+	// An ordinary link is followed and opens nothing.
+	clickLink(t, ctx, "#plain")
+	waitJS(t, ctx, `location.hash === '#plain'`)
+	if evalJS[bool](t, ctx, bannerVisible) {
+		t.Error("an unmarked link opened the settings")
+	}
+	if n := len(h.consentPosts()); n != 1 {
+		t.Errorf("%d consent POSTs, want the one choice", n)
+	}
+}
+
 func TestBrowserVersionChangeReprompts(t *testing.T) {
 	ctx := newTab(t)
 	h := newHarness(t, testConfig())

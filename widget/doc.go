@@ -94,7 +94,10 @@
 // consent is older than the site's lifetime; the new consent names the old one in
 // replaces, and a change that grants nothing after something was granted is a "withdraw".
 // window.Crumb offers show(), consent(), accepted(category), onchange, version and
-// language.
+// language. A click on any element of the page marked data-crumb-settings (a footer link
+// such as <a href="#" data-crumb-settings>Cookie settings</a>) opens the settings as show()
+// does, without following the link, so that a page under a strict CSP, with no inline
+// onclick, still offers the way back to them.
 //
 // # Consent shared between sites
 //

@@ -396,7 +396,14 @@ function unshare (search) {
 // keyboard activation (Enter on a link) is dispatched as a click too, and "open in new tab"
 // from the context menu takes the link as it is once the menu opens, so every way of
 // following a link passes here, also for links in open shadow roots.
+//
+// A click on an owner's element marked data-crumb-settings (a footer link, say) opens the
+// settings, as Crumb.show() does: a page under a strict CSP has no inline onclick to call it.
 function decorate (e) {
+  if (e.type === 'click' && e.target.closest?.('[data-crumb-settings]')) {
+    e.preventDefault()
+    return api.show()
+  }
   const a = e.composedPath().find((n) => n.tagName === 'A' && n.href)
   if (!a || !shares(a.hostname)) return
   const c = load()
