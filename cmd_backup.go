@@ -25,8 +25,10 @@ import (
 
 // backupKeyFiles are copied after the stores: an erasure that happens in
 // between leaves leaves in the copied store that its copied keys cannot
-// decrypt, which is what erasure means.
-var backupKeyFiles = []string{receiptKeyFile, "ledger.key", "ledger.keys"}
+// decrypt, which is what erasure means. The ledger's key journal comes
+// before ledger.keys (ledger.KeyFiles): a rewrite of ledger.keys between
+// the two copies then takes in what the copied journal holds.
+var backupKeyFiles = []string{receiptKeyFile, "ledger.key", "ledger.keys.add", "ledger.keys"}
 
 func runBackup(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "backup")

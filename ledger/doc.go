@@ -80,8 +80,11 @@ a log come from a forward hash ratchet
 	k[d+1] = SHA-256("crumb-ledger-ratchet" || k[d])
 	key(d) = SHA-256("crumb-ledger-leaf" || k[d])
 
-and ledger.keys (a small file rewritten atomically, 0600) holds only the
-oldest live k[from_day]. Erase(log, before) ratchets it forward to before's
+and ledger.keys (0600, rewritten atomically on every erasure) holds only
+the oldest live k[from_day]. A new log's key is appended to the journal
+ledger.keys.add instead, and fsynced before its first leaf commits; each
+rewrite of ledger.keys (an erasure, Open, Close) takes the journal in and
+empties it. Erase(log, before) ratchets it forward to before's
 day: earlier days can never be decrypted again. EraseLog drops the key
 (later appends start a new epoch with a new key). The leaf hashes stay, so
 a proof of an erased record still verifies; it just has no leaf and says
@@ -94,10 +97,9 @@ KeyFiles beside it. An old backup of ledger.keys can still decrypt what it
 could decrypt when it was taken: keep backups no longer than the retention
 period.
 
-ledger.keys is rewritten whole on each new log and each erasure: with tens
-of thousands of logs, erase them together with EraseMany (one rewrite and
-one transaction for the lot), as the retention pass does, rather than with
-an Erase each.
+ledger.keys is rewritten whole on each erasure: with tens of thousands of
+logs, erase them together with EraseMany (one rewrite and one transaction
+for the lot), as the retention pass does, rather than with an Erase each.
 
 IDs sit in plaintext indexes, nonces as keyed hashes; ids are random tokens, not
 personal data. The UTC day of each leaf is stored in the clear beside it.

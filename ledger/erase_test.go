@@ -184,21 +184,17 @@ func TestEraseRetention(t *testing.T) {
 	checkErased(l)
 }
 
-// keyFileSecrets returns log's current key from ledger.keys, raw and in
-// base64, to check later that no file holds it any more.
+// keyFileSecrets returns log's current key from ledger.keys and its
+// journal, raw and in base64, to check later that no file holds it any more.
 func keyFileSecrets(t *testing.T, dir, log string) [][]byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, keysFile))
+	logs, _, _, err := readKeyFiles(filepath.Join(dir, keysFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f keyFileV1
-	if err := json.Unmarshal(data, &f); err != nil {
-		t.Fatal(err)
-	}
-	k := f.Logs[log].Key
+	k := logs[log].Key
 	if len(k) != 32 {
-		t.Fatalf("no key for %s in %s", log, data)
+		t.Fatalf("no key for %s in the key files", log)
 	}
 	return [][]byte{k, []byte(base64.StdEncoding.EncodeToString(k))}
 }
@@ -406,8 +402,11 @@ func TestKeyFilePermissions(t *testing.T) {
 	l := mustOpen(t, dir)
 	mustAppend(t, l, Entry{Log: "perm", Leaf: []byte("x")})
 	files := append(l.KeyFiles(), filepath.Join(dir, dbFile))
-	if len(l.KeyFiles()) != 2 {
+	if len(l.KeyFiles()) != 3 {
 		t.Fatalf("KeyFiles = %v", l.KeyFiles())
+	}
+	if err := l.Close(); err != nil { // ledger.keys takes in the journal
+		t.Fatal(err)
 	}
 	for _, f := range files {
 		st, err := os.Stat(f)

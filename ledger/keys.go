@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -30,9 +32,19 @@ import (
 // derived from it, no earlier one can. Erase(log, before) replaces it with
 // k[day(before)], so the leaves of earlier days can never be decrypted
 // again; EraseLog drops the key and bumps the epoch, so every leaf written
-// so far is gone and later appends start a fresh ratchet. The file is small
-// and rewritten atomically, so an old key does not linger in it the way a
-// deleted value lingers in a bbolt page.
+// so far is gone and later appends start a fresh ratchet. The file is
+// rewritten atomically on every erasure, so an old key does not linger in it
+// the way a deleted value lingers in a bbolt page.
+//
+// A new log's key is not worth a rewrite: with 10⁵ logs the file is ~15 MB
+// and rewriting it took ~200 ms, during which every append waits. Keys of new
+// logs are appended instead, one JSON line each, to ledger.keys.add, and
+// fsynced before the batch that needs them commits. Every rewrite of
+// ledger.keys (an erasure, Open, Close) takes them in, bumps the file's
+// generation and empties the journal; a journal line of another generation
+// is stale and ignored, so a crash between the rewrite and the emptying
+// cannot bring back a key erased by that rewrite. A torn last line is a crash
+// inside an append whose batch never committed, and is ignored too.
 
 const (
 	ratchetLabel = "crumb-ledger-ratchet"
@@ -52,7 +64,18 @@ type logKey struct {
 
 type keyFileV1 struct {
 	Version int               `json:"version"`
+	Gen     uint64            `json:"gen,omitempty"` // journal lines of another generation are stale
 	Logs    map[string]logKey `json:"logs"`
+}
+
+// journalSuffix names the journal of new logs' keys beside ledger.keys.
+const journalSuffix = ".add"
+
+// journalLine is one new log's key in the journal.
+type journalLine struct {
+	Gen uint64 `json:"gen"`
+	Log string `json:"log"`
+	logKey
 }
 
 type cacheKey struct {
@@ -60,37 +83,87 @@ type cacheKey struct {
 	epoch, day uint32
 }
 
-// keyStore is ledger.keys in memory plus a bounded cache of day keys.
+// keyStore is ledger.keys and its journal in memory, plus a bounded cache
+// of day keys.
 type keyStore struct {
 	path  string
 	mu    sync.Mutex
 	logs  map[string]logKey
 	cache map[cacheKey]cipher.AEAD
+	gen   uint64 // of ledger.keys on disk
+
+	journal     *os.File // ledger.keys.add for appending; nil until needed
+	journalSize int64    // its length, all whole lines of generation gen
+	// journalReset is set when the journal may hold a partial line or stale
+	// keys that could not be cut off: the next new key rewrites ledger.keys
+	// instead of appending.
+	journalReset bool
 }
 
+// loadKeyStore reads ledger.keys and its journal, and when the journal
+// held anything, folds it into a rewritten ledger.keys.
 func loadKeyStore(path string) (*keyStore, error) {
-	ks := &keyStore{path: path, logs: make(map[string]logKey), cache: make(map[cacheKey]cipher.AEAD)}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return ks, nil
-	}
+	ks := &keyStore{path: path, cache: make(map[cacheKey]cipher.AEAD)}
+	logs, gen, journal, err := readKeyFiles(path)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read %s: %w", path, err)
+		return nil, err
 	}
-	var f keyFileV1
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("ledger: %s is damaged: %w", path, err)
-	}
-	if f.Version != 1 {
-		return nil, fmt.Errorf("ledger: %s: unknown version %d", path, f.Version)
-	}
-	for name, k := range f.Logs {
-		if len(k.Key) != 0 && len(k.Key) != 32 {
-			return nil, fmt.Errorf("ledger: %s: key of log %q has %d bytes", path, name, len(k.Key))
-		}
-		ks.logs[name] = k
+	ks.logs, ks.gen, ks.journalSize = logs, gen, journal
+	_, err = os.Stat(path)
+	if journal > 0 || errors.Is(err, fs.ErrNotExist) {
+		// Written on first start too, so that ledger.keys is always there
+		// beside its journal. Failing to fold the journal in now (a
+		// read-only or full disk) still lets the ledger serve reads; the
+		// next new key tries again, since appending after a torn line is
+		// not safe.
+		ks.journalReset = ks.saveLocked() != nil
 	}
 	return ks, nil
+}
+
+// readKeyFiles returns the keys of ledger.keys with the journal's current
+// lines applied, the file's generation and the journal's length in bytes.
+func readKeyFiles(path string) (map[string]logKey, uint64, int64, error) {
+	logs := make(map[string]logKey)
+	var f keyFileV1
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, 0, 0, fmt.Errorf("ledger: read %s: %w", path, err)
+	default:
+		if err := json.Unmarshal(data, &f); err != nil {
+			return nil, 0, 0, fmt.Errorf("ledger: %s is damaged: %w", path, err)
+		}
+		if f.Version != 1 {
+			return nil, 0, 0, fmt.Errorf("ledger: %s: unknown version %d", path, f.Version)
+		}
+		for name, k := range f.Logs {
+			if len(k.Key) != 0 && len(k.Key) != 32 {
+				return nil, 0, 0, fmt.Errorf("ledger: %s: key of log %q has %d bytes", path, name, len(k.Key))
+			}
+			logs[name] = k
+		}
+	}
+	jpath := path + journalSuffix
+	jdata, err := os.ReadFile(jpath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return logs, f.Gen, 0, nil
+	}
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("ledger: read %s: %w", jpath, err)
+	}
+	lines := bytes.Split(jdata, []byte{'\n'})
+	for i, line := range lines[:len(lines)-1] { // the last is empty, or torn: never committed
+		var j journalLine
+		if err := json.Unmarshal(line, &j); err != nil || j.Log == "" || len(j.Key) != 32 {
+			return nil, 0, 0, fmt.Errorf("ledger: %s is damaged at line %d", jpath, i+1)
+		}
+		if j.Gen == f.Gen {
+			logs[j.Log] = j.logKey
+		}
+	}
+	return logs, f.Gen, int64(len(jdata)), nil
 }
 
 // has reports whether log has an entry (live or erased).
@@ -108,17 +181,96 @@ func (ks *keyStore) get(log string) (logKey, bool) {
 	return k, ok
 }
 
-// saveLocked writes the whole key file atomically and durably; on error the
-// in-memory map is left to the caller to restore.
+// saveLocked writes the whole key file atomically and durably, as the next
+// generation, then empties the journal; on error the in-memory map is left
+// to the caller to restore. Once the file is written nothing fails: the
+// journal's lines are stale by then, and if it cannot be emptied now the
+// next new key rewrites the file again rather than append to it.
 func (ks *keyStore) saveLocked() error {
-	data, err := json.Marshal(keyFileV1{Version: 1, Logs: ks.logs})
+	data, err := json.Marshal(keyFileV1{Version: 1, Gen: ks.gen + 1, Logs: ks.logs})
 	if err != nil {
 		return err
 	}
 	if err := writeFileAtomic(ks.path, data); err != nil {
 		return fmt.Errorf("ledger: write %s: %w", ks.path, err)
 	}
+	ks.gen++
+	ks.journalReset = ks.journalSize > 0 && ks.emptyJournalLocked() != nil
 	return nil
+}
+
+// emptyJournalLocked cuts the journal to nothing, durably: it may hold keys
+// that were erased since.
+func (ks *keyStore) emptyJournalLocked() error {
+	var err error
+	if ks.journal != nil {
+		if err = ks.journal.Truncate(0); err == nil {
+			err = ks.journal.Sync()
+		}
+	} else {
+		err = os.Truncate(ks.path+journalSuffix, 0)
+	}
+	if err == nil {
+		ks.journalSize = 0
+	}
+	return err
+}
+
+// appendLocked adds the keys of logs to the journal and fsyncs it. On error
+// the journal is cut back to where it was (else the next key rewrites the
+// file); the in-memory map is left to the caller to restore.
+func (ks *keyStore) appendLocked(logs []string) error {
+	jpath := ks.path + journalSuffix
+	if ks.journal == nil {
+		f, err := os.OpenFile(jpath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("ledger: open %s: %w", jpath, err)
+		}
+		// The file may be new: its directory entry must be durable too.
+		if err := syncDir(filepath.Dir(jpath)); err != nil {
+			f.Close()
+			return fmt.Errorf("ledger: open %s: %w", jpath, err)
+		}
+		ks.journal = f
+	}
+	var buf []byte
+	for _, log := range logs {
+		line, err := json.Marshal(journalLine{Gen: ks.gen, Log: log, logKey: ks.logs[log]})
+		if err != nil {
+			return err
+		}
+		buf = append(append(buf, line...), '\n')
+	}
+	_, err := ks.journal.Write(buf)
+	if err == nil {
+		err = ks.journal.Sync()
+	}
+	if err != nil {
+		if ks.journal.Truncate(ks.journalSize) != nil {
+			ks.journalReset = true
+		}
+		return fmt.Errorf("ledger: append to %s: %w", jpath, err)
+	}
+	ks.journalSize += int64(len(buf))
+	return nil
+}
+
+// close folds the journal into ledger.keys, so that a clean stop leaves one
+// file, and closes it.
+func (ks *keyStore) close() error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	var err error
+	if ks.journalSize > 0 || ks.journalReset {
+		err = ks.saveLocked()
+	}
+	if ks.journal != nil {
+		if cerr := ks.journal.Close(); err == nil {
+			err = cerr
+		}
+		ks.journal = nil
+	}
+	return err
 }
 
 // ensureBatch is ensure for the logs of batch, each from the earliest day
@@ -176,7 +328,13 @@ func (ks *keyStore) ensure(need map[string]uint32) error {
 	if len(added) == 0 {
 		return nil
 	}
-	if err := ks.saveLocked(); err != nil {
+	var err error
+	if ks.journalReset {
+		err = ks.saveLocked()
+	} else {
+		err = ks.appendLocked(added)
+	}
+	if err != nil {
 		for _, log := range added {
 			if k, ok := old[log]; ok {
 				ks.logs[log] = k

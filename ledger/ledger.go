@@ -54,7 +54,7 @@ const (
 
 // Options configures Open. Zero values take the defaults noted.
 type Options struct {
-	Dir                string                                // data directory: ledger.db, ledger.key (note signer skey, 0600), ledger.keys (erasure key ratchets, 0600)
+	Dir                string                                // data directory: ledger.db, ledger.key (note signer skey, 0600), ledger.keys and its journal ledger.keys.add (erasure key ratchets, 0600)
 	Host               string                                // public host, e.g. "crumb.example": checkpoint origin Host+"/sites/"+log, key name Host
 	CheckpointInterval time.Duration                         // default 500ms; dirty logs are signed on this timer, never per append
 	MaxBatch           int                                   // appends per group commit, default 1024
@@ -279,6 +279,9 @@ func (l *Ledger) Close() error {
 	if cerr := l.db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("ledger: close: %w", cerr)
 	}
+	if kerr := l.keys.close(); err == nil && kerr != nil {
+		err = fmt.Errorf("ledger: close: %w", kerr)
+	}
 	return err
 }
 
@@ -315,11 +318,14 @@ func (l *Ledger) Logs() []string {
 	return names
 }
 
-// KeyFiles returns the paths of ledger.key (checkpoint signer) and
-// ledger.keys (erasure keys), which a backup must include beside the
-// Backup copy of ledger.db: without ledger.keys no leaf can be read.
+// KeyFiles returns the paths of ledger.key (checkpoint signer), and of
+// ledger.keys.add and ledger.keys (erasure keys: new logs' keys are
+// journaled in the first until ledger.keys takes them in). A backup must
+// include them beside the Backup copy of ledger.db, copied after it and in
+// this order (the journal before the file that may take it in): without
+// them no leaf can be read. The journal may not exist.
 func (l *Ledger) KeyFiles() []string {
-	return []string{filepath.Join(l.opts.Dir, keyFile), filepath.Join(l.opts.Dir, keysFile)}
+	return []string{filepath.Join(l.opts.Dir, keyFile), filepath.Join(l.opts.Dir, keysFile+journalSuffix), filepath.Join(l.opts.Dir, keysFile)}
 }
 
 // origin returns the checkpoint origin line for log.

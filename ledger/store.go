@@ -146,6 +146,12 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	ok = true
+	return syncDir(dir)
+}
+
+// syncDir makes the directory's entries (a file created or renamed in it)
+// durable.
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

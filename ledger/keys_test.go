@@ -1,0 +1,178 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// copyLive copies a running ledger into a new directory as a crash would
+// leave it: ledger.db through Backup, then the key files as they are.
+func copyLive(t *testing.T, l *Ledger) string {
+	t.Helper()
+	dst := t.TempDir()
+	f, err := os.Create(filepath.Join(dst, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Backup(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, kf := range l.KeyFiles() {
+		data, err := os.ReadFile(kf)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, filepath.Base(kf)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func journalOf(dir string) string { return filepath.Join(dir, keysFile+journalSuffix) }
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// TestKeyJournalNewLogs: a new log's key is appended to the journal, not
+// written by rewriting ledger.keys; a copy taken before anything took the
+// journal in reads every leaf, and opening it folds the journal in.
+func TestKeyJournalNewLogs(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir)
+	var ids []string
+	var leaves [][]byte
+	for _, log := range []string{"a", "b", "a", "b"} {
+		leaf := leafJSON(log, "J")
+		ids = append(ids, mustAppend(t, l, Entry{Log: log, Leaf: leaf}).ID)
+		leaves = append(leaves, leaf)
+	}
+	var snapshot keyFileV1
+	if data, err := os.ReadFile(filepath.Join(dir, keysFile)); err != nil || json.Unmarshal(data, &snapshot) != nil || len(snapshot.Logs) != 0 {
+		t.Fatalf("ledger.keys was rewritten for new logs: %s, %v", data, err)
+	}
+	journal, err := os.ReadFile(journalOf(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(journal, []byte("\n")); n != 2 {
+		t.Fatalf("journal has %d lines, want one per new log (2):\n%s", n, journal)
+	}
+
+	cp := copyLive(t, l)
+	c := mustOpen(t, cp)
+	for i, id := range ids {
+		if p := mustProof(t, c, id); !bytes.Equal(p.Leaf, leaves[i]) {
+			t.Fatalf("copy: leaf of %s = %q, want %q", id, p.Leaf, leaves[i])
+		}
+	}
+	if n := fileSize(t, journalOf(cp)); n != 0 {
+		t.Errorf("Open left %d bytes in the journal", n)
+	}
+	logs, _, _, err := readKeyFiles(filepath.Join(cp, keysFile))
+	if err != nil || len(logs["a"].Key) != 32 || len(logs["b"].Key) != 32 {
+		t.Fatalf("ledger.keys after Open: %v, %v", logs, err)
+	}
+
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := fileSize(t, journalOf(dir)); n != 0 {
+		t.Errorf("Close left %d bytes in the journal", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, keysFile)); err != nil {
+		t.Errorf("Close did not write ledger.keys: %v", err)
+	}
+}
+
+// TestKeyJournalStaleAfterErase: a crash after an erasure rewrote
+// ledger.keys but before the journal was emptied leaves the erased key in
+// the journal; it is stale (another generation), so it neither brings the
+// erased days back nor stays on disk once the ledger opens.
+func TestKeyJournalStaleAfterErase(t *testing.T) {
+	dir := t.TempDir()
+	day0 := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: day0.Add(2 * 24 * time.Hour)}
+	l := mustOpen(t, dir, func(o *Options) { o.Now = clk.Now })
+	gone := mustAppend(t, l, Entry{Log: "ret", Time: day0, Leaf: []byte(`{"m":"GONE"}`)})
+	kept := mustAppend(t, l, Entry{Log: "ret", Time: day0.Add(2 * 24 * time.Hour), Leaf: []byte(`{"m":"KEPT"}`)})
+	journal, err := os.ReadFile(journalOf(dir))
+	if err != nil || len(journal) == 0 {
+		t.Fatalf("journal before the erasure: %q, %v", journal, err)
+	}
+	oldKey := keyFileSecrets(t, dir, "ret")
+	if n, err := l.Erase("ret", day0.Add(24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("Erase = %d, %v", n, err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(journalOf(dir), journal, 0o600); err != nil { // the crash
+		t.Fatal(err)
+	}
+
+	l = mustOpen(t, dir, func(o *Options) { o.Now = clk.Now })
+	if p := mustProof(t, l, gone.ID); p.Leaf != nil || p.ErasedAt == "" {
+		t.Fatalf("erased leaf came back from a stale journal: leaf %q erased_at %q", p.Leaf, p.ErasedAt)
+	}
+	if p := mustProof(t, l, kept.ID); string(p.Leaf) != `{"m":"KEPT"}` {
+		t.Fatalf("kept leaf = %q", p.Leaf)
+	}
+	if found := grepDir(t, dir, oldKey); len(found) > 0 {
+		t.Fatalf("the erased key is still on disk after Open: %v", found)
+	}
+}
+
+// TestKeyJournalDamage: a torn last line (a crash inside an append, whose
+// batch never committed) is ignored; a bad line before the last refuses
+// Open, naming the file.
+func TestKeyJournalDamage(t *testing.T) {
+	l := mustOpen(t, t.TempDir())
+	a := mustAppend(t, l, Entry{Log: "a", Leaf: []byte(`{"a":1}`)})
+
+	torn := copyLive(t, l)
+	f, err := os.OpenFile(journalOf(torn), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"gen":0,"log":"x","epoch":0,"from_`)
+	f.Close()
+	c := mustOpen(t, torn)
+	if p := mustProof(t, c, a.ID); string(p.Leaf) != `{"a":1}` {
+		t.Fatalf("leaf after a torn journal line = %q", p.Leaf)
+	}
+	if _, ok := c.keys.get("x"); ok {
+		t.Fatal("the torn line's log got a key")
+	}
+
+	damaged := copyLive(t, l)
+	journal, err := os.ReadFile(journalOf(damaged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(journalOf(damaged), append([]byte("not json\n"), journal...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(Options{Dir: damaged, Host: testHost})
+	if err == nil || !strings.Contains(err.Error(), "ledger.keys.add is damaged at line 1") {
+		t.Fatalf("Open with a damaged journal: %v", err)
+	}
+}
