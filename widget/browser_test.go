@@ -939,7 +939,7 @@ func TestBrowserConsentModeOrder(t *testing.T) {
 	ctx := newTab(t)
 	h := newHarness(t, testConfig())
 	navigate(t, ctx, h.page("/", htmlPage(`<script>window.dataLayer=[];</script>`, "")))
-	calls := `JSON.stringify(dataLayer.map(a => Array.from(a)))`
+	calls := `JSON.stringify(dataLayer.map(a => a.event ? a : Array.from(a)))`
 	want := `[["consent","default",{"ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied","analytics_storage":"denied",` +
 		`"functionality_storage":"denied","personalization_storage":"denied","security_storage":"granted","wait_for_update":500}]]`
 	if got := evalJS[string](t, ctx, calls); got != want {
@@ -952,8 +952,10 @@ func TestBrowserConsentModeOrder(t *testing.T) {
 	click(t, ctx, `input[data-category=statistics]`)
 	click(t, ctx, `[data-action=save]`)
 	update := `["consent","update",{"ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied","analytics_storage":"granted",` +
-		`"functionality_storage":"denied","personalization_storage":"denied"}]`
-	waitJS(t, ctx, `dataLayer.length === 2`)
+		`"functionality_storage":"denied","personalization_storage":"denied"}],` +
+		// then the event a Tag Manager trigger waits for
+		`{"event":"crumb_consent","crumb":{"necessary":true,"preferences":false,"statistics":true,"marketing":false}}`
+	waitJS(t, ctx, `dataLayer.length === 3`)
 	if got := evalJS[string](t, ctx, calls); got != want[:len(want)-1]+","+update+"]" {
 		t.Errorf("after the choice: %s", got)
 	}

@@ -84,6 +84,11 @@
 // marketing under opt-out and is recorded as the visitor's choice (method "gpc") when they
 // have made none; under opt-in the banner still shows once so they may opt in to the rest.
 //
+// With consent_mode, every Consent Mode update (a choice, or a stored one on page load) is
+// followed in the data layer by {event: "crumb_consent", crumb: {necessary: true, …}}: the
+// custom event a Google Tag Manager trigger fires tags on, with the state in the data layer
+// variable crumb.<category>.
+//
 // A choice applies at once (scripts, Google Consent Mode update, the crumb:consent event
 // and Crumb.onchange), deletes listed first-party cookies of refused categories, and is
 // kept in the first-party cookie crumb_consent as "P" + base64url(JSON list of pending

@@ -453,6 +453,8 @@ function consentMode (cmd) {
     o.wait_for_update = 500
   }
   W.gtag('consent', cmd, o)
+  // For Google Tag Manager: a custom event to trigger tags on, with the state to read.
+  if (cmd === 'update') W.dataLayer?.push({ event: 'crumb_consent', crumb: { ...state } })
 }
 
 // ---- the banner -----------------------------------------------------------------------
