@@ -966,6 +966,41 @@ func TestBrowserConsentModeOrder(t *testing.T) {
 	}
 }
 
+// TestBrowserMicrosoftConsentMode: with consent_mode, Microsoft UET's queue gets ad_storage
+// denied at load and the marketing choice on each update, before or after its tag loads.
+func TestBrowserMicrosoftConsentMode(t *testing.T) {
+	ctx := newTab(t)
+	h := newHarness(t, testConfig())
+	navigate(t, ctx, h.page("/", htmlPage("", "")))
+	if got := evalJS[string](t, ctx, `JSON.stringify(window.uetq)`); got != `["consent","default",{"ad_storage":"denied"}]` {
+		t.Fatalf("uetq at load: %s", got)
+	}
+	click(t, ctx, `[data-action=accept_all]`)
+	waitJS(t, ctx, `window.uetq.length === 6`)
+	if got := evalJS[string](t, ctx, `JSON.stringify(window.uetq.slice(3))`); got != `["consent","update",{"ad_storage":"granted"}]` {
+		t.Errorf("uetq after accept all: %s", got)
+	}
+	// A UET tag already loaded: its own push receives the update.
+	evalJS[chromedp.Void](t, ctx, `window.got = []; window.uetq = {push: (...a) => window.got.push(a)}`)
+	evalJS[chromedp.Void](t, ctx, `Crumb.show()`)
+	click(t, ctx, `[data-action=reject_all]`)
+	waitJS(t, ctx, `window.got.length === 1`)
+	if got := evalJS[string](t, ctx, `JSON.stringify(window.got)`); got != `[["consent","update",{"ad_storage":"denied"}]]` {
+		t.Errorf("UET tag after withdrawal: %s", got)
+	}
+
+	// Without consent_mode neither data layer is touched.
+	c := testConfig()
+	c.ConsentMode = false
+	h2 := newHarness(t, c)
+	navigate(t, ctx, h2.page("/", htmlPage("", "")))
+	click(t, ctx, `[data-action=accept_all]`)
+	h2.waitPosts(1)
+	if got := evalJS[string](t, ctx, `typeof window.uetq + typeof window.dataLayer`); got != "undefinedundefined" {
+		t.Errorf("consent_mode off, yet uetq, dataLayer: %s", got)
+	}
+}
+
 func TestBrowserKeyboard(t *testing.T) {
 	ctx := newTab(t)
 	h := newHarness(t, testConfig())

@@ -87,7 +87,9 @@
 // With consent_mode, every Consent Mode update (a choice, or a stored one on page load) is
 // followed in the data layer by {event: "crumb_consent", crumb: {necessary: true, …}}: the
 // custom event a Google Tag Manager trigger fires tags on, with the state in the data layer
-// variable crumb.<category>.
+// variable crumb.<category>. Microsoft's UET gets the same signals in its own consent mode
+// (window.uetq: "consent", "default" or "update", {ad_storage} from marketing), which
+// Microsoft Advertising requires for visitors in the EEA, UK and Switzerland.
 //
 // A choice applies at once (scripts, Google Consent Mode update, the crumb:consent event
 // and Crumb.onchange), deletes listed first-party cookies of refused categories, and is

@@ -432,7 +432,7 @@ function adopt (j) {
   choose(s, j.method, j.id, j.gpc)
 }
 
-// ---- Google Consent Mode v2 -----------------------------------------------------------
+// ---- Google Consent Mode v2 (and Microsoft UET's) ---------------------------------------
 
 function consentMode (cmd) {
   if (!C.consent_mode) return
@@ -453,6 +453,8 @@ function consentMode (cmd) {
     o.wait_for_update = 500
   }
   W.gtag('consent', cmd, o)
+  // Microsoft UET consent mode: the queue its tag reads when it loads, or the tag itself.
+  ;(W.uetq = W.uetq || []).push('consent', cmd, { ad_storage: o.ad_storage })
   // For Google Tag Manager: a custom event to trigger tags on, with the state to read.
   if (cmd === 'update') W.dataLayer?.push({ event: 'crumb_consent', crumb: { ...state } })
 }
