@@ -65,7 +65,7 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 
 // backupTo writes the archive, through the running server if there is one.
 func backupTo(ctx context.Context, dir string, w io.Writer) error {
-	db, err := openCrumbDB(dir)
+	db, err := openExistingCrumbDB(dir)
 	if errors.Is(err, errDataInUse) {
 		return backupFromServer(ctx, dir, w)
 	}

@@ -39,7 +39,7 @@ func runEraseExpired(ctx context.Context, env *Env, args []string) error {
 		when = t
 	}
 	var results []erasure
-	db, err := openCrumbDB(*data)
+	db, err := openExistingCrumbDB(*data)
 	switch {
 	case errors.Is(err, errDataInUse):
 		results, err = eraseThroughServer(ctx, *data, when)

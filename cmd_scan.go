@@ -103,7 +103,7 @@ type siteScans interface {
 // evidence, and prints the report.
 func runSiteScan(ctx context.Context, env *Env, data, site, target string, allowPrivate bool, format string, jo scanner.JobOptions) error {
 	var jobs siteScans
-	db, err := openCrumbDB(data)
+	db, err := openExistingCrumbDB(data)
 	switch {
 	case errors.Is(err, errDataInUse):
 		jobs = adminScans{data}

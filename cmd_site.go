@@ -56,7 +56,7 @@ func runSiteAdd(env *Env, args []string) error {
 		}
 	}
 	var site account.Site
-	err := withSites(*data, func(sites *account.Store) (err error) {
+	err := withSites(*data, true, func(sites *account.Store) (err error) {
 		site, err = req.create(sites)
 		return err
 	}, func() error {
@@ -115,7 +115,7 @@ func runSiteBanner(env *Env, args []string) error {
 		return fmt.Errorf("site banner: %w", err)
 	}
 	var version string
-	err = withSites(*data, func(sites *account.Store) (err error) {
+	err = withSites(*data, false, func(sites *account.Store) (err error) {
 		version, err = saveBanner(sites, *id, config)
 		return err
 	}, func() error {
@@ -144,7 +144,7 @@ func runSiteList(env *Env, args []string) error {
 		return fmt.Errorf("%w: %s", errUsage, siteUsage)
 	}
 	var list []account.Site
-	err := withSites(*data, func(sites *account.Store) error {
+	err := withSites(*data, false, func(sites *account.Store) error {
 		list = sites.Sites(*acct)
 		return nil
 	}, func() error {
@@ -184,8 +184,13 @@ func saveBanner(sites *account.Store, id string, config []byte) (string, error) 
 
 // withSites runs local on the data directory's site registry, or, while a
 // server holds it, remote, which goes through that server's admin socket.
-func withSites(data string, local func(*account.Store) error, remote func() error) error {
-	db, err := openCrumbDB(data)
+// Only create makes a data directory that is not there yet.
+func withSites(data string, create bool, local func(*account.Store) error, remote func() error) error {
+	open := openExistingCrumbDB
+	if create {
+		open = openCrumbDB
+	}
+	db, err := open(data)
 	if errors.Is(err, errDataInUse) {
 		return remote()
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -168,5 +169,39 @@ func TestAdminSitesRejectBadInput(t *testing.T) {
 	}
 	if after := string(get(t, base+"/v1/sites/"+site+"/config")); after != before {
 		t.Errorf("bad input changed the banner:\n%s\n%s", before, after)
+	}
+}
+
+// TestMissingDataDirIsRefused: a command that reads or maintains data, run
+// on a --data that holds none (a typo), says so and creates nothing.
+func TestMissingDataDirIsRefused(t *testing.T) {
+	base := t.TempDir()
+	banner := filepath.Join(base, "banner.json")
+	if err := os.WriteFile(banner, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, args := range [][]string{
+		{"site", "list"},
+		{"site", "banner", "--site", "s0000000000000000", banner},
+		{"erase-expired"},
+		{"backup", filepath.Join(base, "b.tar")},
+		{"scan", "--site", "s0000000000000000", "--allow-private-scan", "http://127.0.0.1:1/"},
+	} {
+		data := filepath.Join(base, "typo-"+strconv.Itoa(i))
+		_, err := runCmd(t, append(args, "--data", data)...)
+		if !errors.Is(err, errNoData) {
+			t.Errorf("crumb %v on a missing data directory: %v, want errNoData", args, err)
+		}
+		if _, serr := os.Stat(data); !errors.Is(serr, os.ErrNotExist) {
+			t.Errorf("crumb %v created %s", args, data)
+		}
+	}
+	// site add makes the directory, as the Quickstart has it.
+	data := filepath.Join(base, "new")
+	if _, err := runCmd(t, "site", "add", "--domain", "shop.example", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(t, "site", "list", "--data", data); err != nil {
+		t.Fatalf("site list after site add: %v", err)
 	}
 }

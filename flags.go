@@ -16,11 +16,23 @@ func newFlagSet(env *Env, name string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags applies the environment, then the command line.
+// parseFlags applies the command line, then the environment to every flag
+// the command line left unset. In that order a list flag given on the
+// command line replaces its environment twin instead of adding to it: an
+// operator's --trust-proxy must not keep trusting CRUMB_TRUST_PROXY's
+// networks as well.
 func parseFlags(fs *flag.FlagSet, env *Env, args []string) error {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil {
+		if err != nil || onCommandLine[f.Name] {
 			return
 		}
 		key := "CRUMB_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -30,16 +42,7 @@ func parseFlags(fs *flag.FlagSet, env *Env, args []string) error {
 			}
 		}
 	})
-	if err != nil {
-		return err
-	}
-	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	return nil
+	return err
 }
 
 // listFlag collects a repeated flag (--domain a --domain b) or a

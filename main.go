@@ -72,7 +72,10 @@ func run(ctx context.Context, env *Env, args []string) error {
 var errUsage = errors.New("usage")
 
 func exitCode(err error) int {
-	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp): // asked for: not a failure, as with crumb -h
+		return 0
+	case errors.Is(err, errUsage):
 		return 2
 	}
 	return 1

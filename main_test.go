@@ -294,9 +294,40 @@ func TestFlagsReadEnvironmentTwins(t *testing.T) {
 	if cfg.Addr != "127.0.0.1:1234" || cfg.PublicURL != "http://localhost:1234" {
 		t.Fatalf("command line must win over the environment: %+v", cfg)
 	}
+	// A list flag on the command line replaces its twin: an operator's
+	// --trust-proxy must not keep trusting the environment's proxies too.
+	cfg, err = parseServeConfig(env, []string{"--trust-proxy", "192.0.2.0/24", "--metrics-allow", "198.51.100.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.TrustProxy) != 1 || cfg.TrustProxy[0].String() != "192.0.2.0/24" ||
+		len(cfg.MetricsAllow) != 1 || cfg.MetricsAllow[0].String() != "198.51.100.0/24" {
+		t.Fatalf("list flags on the command line merged with the environment: trust %v, metrics %v", cfg.TrustProxy, cfg.MetricsAllow)
+	}
 	env, _, _ = testEnv(map[string]string{"CRUMB_RATE_LIMIT": "lots"})
 	if _, err := parseServeConfig(env, nil); !errors.Is(err, errUsage) {
 		t.Fatalf("bad CRUMB_RATE_LIMIT: %v", err)
+	}
+	// A bad twin is no error when the command line sets the flag.
+	if _, err := parseServeConfig(env, []string{"--rate-limit", "3"}); err != nil {
+		t.Fatalf("bad CRUMB_RATE_LIMIT under --rate-limit 3: %v", err)
+	}
+}
+
+// TestHelpExitsZero: asking a command for its help is not a failure.
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"serve", "-h"}, {"site", "add", "--help"}, {"scan", "-h"}} {
+		env, _, stderr := testEnv(nil)
+		err := run(context.Background(), env, args)
+		if code := exitCode(err); err != nil && code != 0 {
+			t.Errorf("crumb %v: exit %d (%v)", args, code, err)
+		}
+		if !strings.Contains(stderr.String(), "-") {
+			t.Errorf("crumb %v printed no help: %q", args, stderr.String())
+		}
+	}
+	if code := exitCode(errUsage); code != 2 {
+		t.Errorf("usage error exits %d, want 2", code)
 	}
 }
 

@@ -29,8 +29,20 @@ const (
 // errDataInUse says a running server holds the data directory.
 var errDataInUse = errors.New("the data directory is in use by a running crumb server")
 
-// openCrumbDB opens crumb.db, failing fast with errDataInUse when a server
-// holds its lock.
+// errNoData says the data directory holds no crumb.db: a mistyped --data,
+// which a command that only reads or maintains data must not create.
+var errNoData = errors.New("no crumb data here (crumb serve or crumb site add creates it; --data names another directory)")
+
+// openExistingCrumbDB is openCrumbDB for a data directory that must exist.
+func openExistingCrumbDB(dir string) (*bolt.DB, error) {
+	if _, err := os.Stat(filepath.Join(dir, crumbDBFile)); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", dir, errNoData)
+	}
+	return openCrumbDB(dir)
+}
+
+// openCrumbDB opens crumb.db, creating the data directory and the file if
+// need be, failing fast with errDataInUse when a server holds its lock.
 func openCrumbDB(dir string) (*bolt.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)

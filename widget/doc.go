@@ -106,6 +106,12 @@
 // does, without following the link, so that a page under a strict CSP, with no inline
 // onclick, still offers the way back to them.
 //
+// The cookie declaration: an element <div data-crumb-declaration></div> on the owner's
+// privacy page is filled with the site's cookies, a table per category with name, provider,
+// purpose and expiry, from the config's cookies (the server fills those from the latest
+// scan where the owner has listed none). It is filled once per element, in a task after
+// start-up, and uses the visitor's language.
+//
 // # Consent shared between sites
 //
 // Subdomains of one parent share the cookie itself (cookie_domain). Sites on different
