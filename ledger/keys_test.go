@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +176,47 @@ func TestKeyJournalDamage(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ledger.keys.add is damaged at line 1") {
 		t.Fatalf("Open with a damaged journal: %v", err)
 	}
+}
+
+// FuzzReadKeyJournal: whatever the journal holds, reading it either fails
+// with an error or yields keys of 32 bytes only, and a torn last line (no
+// newline) changes nothing: the result is that of the whole lines alone.
+func FuzzReadKeyJournal(f *testing.F) {
+	key := bytes.Repeat([]byte{7}, 32)
+	line, _ := json.Marshal(journalLine{Gen: 3, Log: "a", logKey: logKey{Epoch: 1, FromDay: 20000, Key: key}})
+	stale, _ := json.Marshal(journalLine{Gen: 2, Log: "b", logKey: logKey{Key: key}})
+	f.Add(append(line, '\n'))
+	f.Add(append(append(line, '\n'), line[:20]...))
+	f.Add(append(append(stale, '\n'), append(line, '\n')...))
+	f.Add([]byte("\n\n"))
+	f.Add([]byte(`{"gen":3,"log":"a","key":"AA=="}` + "\n"))
+	read := func(t *testing.T, journal []byte) (map[string]logKey, error) {
+		path := filepath.Join(t.TempDir(), keysFile)
+		if err := os.WriteFile(path, []byte(`{"version":1,"gen":3,"logs":{}}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+journalSuffix, journal, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		logs, gen, n, err := readKeyFiles(path)
+		if err == nil && (gen != 3 || n != int64(len(journal))) {
+			t.Fatalf("gen %d, journal length %d of %d", gen, n, len(journal))
+		}
+		return logs, err
+	}
+	f.Fuzz(func(t *testing.T, journal []byte) {
+		logs, err := read(t, journal)
+		if err != nil {
+			return
+		}
+		for log, k := range logs {
+			if len(k.Key) != 32 {
+				t.Fatalf("log %q: key of %d bytes", log, len(k.Key))
+			}
+		}
+		whole, werr := read(t, journal[:bytes.LastIndexByte(journal, '\n')+1])
+		if werr != nil || !reflect.DeepEqual(logs, whole) {
+			t.Fatalf("the torn tail changed the keys: %v vs %v (%v)", logs, whole, werr)
+		}
+	})
 }
