@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/crumb-consent/crumb/ledger"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -25,10 +27,11 @@ import (
 
 // backupKeyFiles are copied after the stores: an erasure that happens in
 // between leaves leaves in the copied store that its copied keys cannot
-// decrypt, which is what erasure means. The ledger's key journal comes
-// before ledger.keys (ledger.KeyFiles): a rewrite of ledger.keys between
-// the two copies then takes in what the copied journal holds.
-var backupKeyFiles = []string{receiptKeyFile, "ledger.key", "ledger.keys.add", "ledger.keys"}
+// decrypt, which is what erasure means. The ledger's come in its order
+// (ledger.KeyFileNames: the key journal before ledger.keys, so that a
+// rewrite of ledger.keys between the two copies takes in what the copied
+// journal holds).
+var backupKeyFiles = append([]string{receiptKeyFile}, ledger.KeyFileNames()...)
 
 func runBackup(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "backup")

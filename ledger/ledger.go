@@ -318,14 +318,21 @@ func (l *Ledger) Logs() []string {
 	return names
 }
 
-// KeyFiles returns the paths of ledger.key (checkpoint signer), and of
-// ledger.keys.add and ledger.keys (erasure keys: new logs' keys are
-// journaled in the first until ledger.keys takes them in). A backup must
-// include them beside the Backup copy of ledger.db, copied after it and in
-// this order (the journal before the file that may take it in): without
-// them no leaf can be read. The journal may not exist.
+// KeyFileNames are the names, in Options.Dir, of ledger.key (checkpoint
+// signer), and of ledger.keys.add and ledger.keys (erasure keys: new logs'
+// keys are journaled in the first until ledger.keys takes them in). A
+// backup must include them beside the Backup copy of ledger.db, copied
+// after it and in this order (the journal before the file that may take it
+// in): without them no leaf can be read. The journal may not exist.
+func KeyFileNames() []string { return []string{keyFile, keysFile + journalSuffix, keysFile} }
+
+// KeyFiles returns the paths of KeyFileNames in this ledger's directory.
 func (l *Ledger) KeyFiles() []string {
-	return []string{filepath.Join(l.opts.Dir, keyFile), filepath.Join(l.opts.Dir, keysFile+journalSuffix), filepath.Join(l.opts.Dir, keysFile)}
+	var paths []string
+	for _, name := range KeyFileNames() {
+		paths = append(paths, filepath.Join(l.opts.Dir, name))
+	}
+	return paths
 }
 
 // origin returns the checkpoint origin line for log.
