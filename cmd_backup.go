@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/crumb-consent/crumb/ledger"
-
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/crumb-consent/crumb/ledger"
 )
 
 // A backup is a tar archive of the data directory's stores and keys, each
