@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,37 @@ const (
 
 // allLibs is every library compared, in report order.
 var allLibs = []string{libCrumb, libVanilla, libKlaro}
+
+// Floor pages, measured only when -libs names them: the least any widget
+// can cost. Their script comes from the CDN origin, as every library's
+// does, and only appends a <crumb-consent> whose shadow root holds the
+// dialog: nothing is read, decided or styled. libFloor loads it with
+// DESIGN §6's async tag, libFloorSync with a parser-blocking one. What a
+// real widget takes beyond libFloor is its own work; libFloor's own time
+// is Chromium's, and no widget.js under the async tag can go below it.
+const (
+	libFloor     = "floor"
+	libFloorSync = "floor-sync"
+)
+
+// floorJS is the floor pages' script.
+const floorJS = `var h=document.createElement('crumb-consent'),r=h.attachShadow({mode:'open'}),d=document.createElement('div');` +
+	`d.setAttribute('role','dialog');d.textContent='We use cookies';r.appendChild(d);document.documentElement.appendChild(h);`
+
+// knownLib reports whether -libs may name name.
+func knownLib(name string) bool {
+	return slices.Contains(allLibs, name) || name == libFloor || name == libFloorSync
+}
+
+// floorPage adds a floor page and returns its URL.
+func floorPage(st *staticServer, name string) string {
+	u := st.addFile(name+".js", newAsset("text/javascript; charset=utf-8", []byte(floorJS)))
+	attr := " async"
+	if name == libFloorSync {
+		attr = ""
+	}
+	return st.addPage("/"+name+".html", page(crumbFound, `<script src="`+u+`"`+attr+`></script>`, ""))
+}
 
 // npmLib is a comparison library installed from npm into node_modules.
 type npmLib struct {

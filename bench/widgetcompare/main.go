@@ -21,7 +21,8 @@ import (
 
 // Options configure one run.
 type Options struct {
-	// Libs are the libraries compared, a subset of allLibs (default all).
+	// Libs are the libraries compared, a subset of allLibs (default all),
+	// and the floor pages (libFloor, libFloorSync) when named.
 	Libs []string
 	// Modules is the node_modules directory holding the npm libraries
 	// (default: found by findModules).
@@ -59,8 +60,8 @@ func (o *Options) defaults() error {
 		o.Libs = slices.Clone(allLibs)
 	}
 	for _, l := range o.Libs {
-		if !slices.Contains(allLibs, l) {
-			return fmt.Errorf("unknown library %q (want some of %s)", l, strings.Join(allLibs, ","))
+		if !knownLib(l) {
+			return fmt.Errorf("unknown library %q (want some of %s, or %s, %s)", l, strings.Join(allLibs, ","), libFloor, libFloorSync)
 		}
 	}
 	if o.Runs <= 0 {
@@ -175,6 +176,10 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 			rep.Sizes = append(rep.Sizes, s)
 			rep.Goal.GzipBytes, rep.Goal.Size = s.Gzip, s.Gzip <= sizeBudget
 			targets = append(targets, target{name: libCrumb, url: crumbPage(st, crumb), script: "widget.js"})
+			continue
+		}
+		if name == libFloor || name == libFloorSync {
+			targets = append(targets, target{name: name, url: floorPage(st, name), script: name + ".js"})
 			continue
 		}
 		l, err := loadNPM(st, modules, name)
@@ -364,7 +369,7 @@ func main() {
 	var opts Options
 	var libs string
 	var asJSON bool
-	flag.StringVar(&libs, "libs", strings.Join(allLibs, ","), "libraries to compare, comma-separated")
+	flag.StringVar(&libs, "libs", strings.Join(allLibs, ","), "libraries to compare, comma-separated; also "+libFloor+" and "+libFloorSync+": the least any widget can cost")
 	flag.StringVar(&opts.Modules, "modules", "", "node_modules `dir` with the npm libraries (default ./node_modules or ./bench/widgetcompare/node_modules)")
 	flag.IntVar(&opts.Runs, "n", 20, "timed visits per page")
 	flag.IntVar(&opts.WarmupRuns, "warmup", 1, "warm-up rounds before the timed ones (not counted; 0 for none)")

@@ -86,7 +86,7 @@ func TestTimeToBanner(t *testing.T) {
 		}
 		t.Skip("Chromium not found (install chromium or set CRUMB_CHROMIUM): time to banner skipped")
 	}
-	libs := testLibs(t)
+	libs := append(testLibs(t), libFloor, libFloorSync)
 	traceDir := t.TempDir()
 	rep, err := run(context.Background(), quiet(Options{Libs: libs, Runs: 1, WarmupRuns: -1, NoLoad: true, Trace: 1, TraceDir: traceDir}))
 	if err != nil {
@@ -124,7 +124,7 @@ func TestTimeToBanner(t *testing.T) {
 	// -trace-dir: one whole trace per library, from more than the
 	// renderer, naming the library's script, with the network log.
 	for _, b := range rep.Breakdowns {
-		files, _ := filepath.Glob(filepath.Join(traceDir, b.Library+"-*.json"))
+		files, _ := filepath.Glob(filepath.Join(traceDir, b.Library+"-[0-9]*.json"))
 		if len(files) != 1 {
 			t.Errorf("%s: raw traces %v, want one", b.Library, files)
 			continue
