@@ -11,7 +11,7 @@ Setup, once (node_modules is not committed; package.json pins the versions):
 
 Usage:
 
-	go run ./bench/widgetcompare [-n 20] [-warmup 1] [-libs crumb,vanilla-cookieconsent,klaro]
+	go run ./bench/widgetcompare [-n 20] [-warmup 1] [-libs crumb,vanilla-cookieconsent,klaro[,floor,floor-sync]]
 	    [-c 64] [-d 5s] [-trace N] [-no-browser] [-no-load] [-json] [-chromium BIN] [-modules DIR]
 
 Everything runs in this process and on loopback:
@@ -58,7 +58,12 @@ klaro's klaroConfig and its script with defer in <head>, one service,
 mustConsent:false (the notice).
 
 The empty page is the same page without a library; its mark is
-DOMContentLoaded. Every visit opens a new tab in a fresh browser context (no
+DOMContentLoaded. -libs may also name two floor pages, measured only when
+named: "floor", whose script (from the CDN origin, under DESIGN §6's async
+tag) does nothing but append a <crumb-consent> with its dialog, and
+"floor-sync", the same script behind a parser-blocking tag. What a widget
+takes beyond "floor" is its own work; "floor" itself is Chromium's fetch and
+scheduling, which no script under the async tag can go below. Every visit opens a new tab in a fresh browser context (no
 cookies, storage or HTTP cache). One round visits every page once, in an
 order that rotates from round to round; -warmup rounds come first and are
 not counted, then -n rounds. For each page the table gives the median and p90
