@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -87,7 +88,11 @@ func parseServeConfig(env *Env, args []string) (serveConfig, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("%w: --addr %q: %v", errUsage, cfg.Addr, err)
 		}
-		cfg.PublicURL = "http://localhost:" + port
+		// Port 0 is chosen at listen time: runServe names the URL then, so
+		// that neither the widget's URLs nor the ledger's key name say ":0".
+		if port != "0" {
+			cfg.PublicURL = "http://localhost:" + port
+		}
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	return cfg, nil
@@ -97,6 +102,19 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	cfg, err := parseServeConfig(env, args)
 	if err != nil {
 		return err
+	}
+	if cfg.PublicURL != "" { // a bad URL is refused before anything listens
+		if _, err := hostOf(cfg.PublicURL); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	}
 	host, err := hostOf(cfg.PublicURL)
 	if err != nil {
@@ -151,13 +169,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	admin, err := listenAdmin(cfg.Data, st, runner, logger)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer admin.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crumb-consent/crumb/ledger"
 	"github.com/crumb-consent/crumb/server"
 )
 
@@ -73,5 +75,40 @@ func TestServeSetsGCPercent(t *testing.T) {
 	startServe(t, filepath.Join(t.TempDir(), "data"))
 	if got := debug.SetGCPercent(100); got != server.GCPercent {
 		t.Errorf("GOGC while serving = %d, want %d", got, server.GCPercent)
+	}
+}
+
+// TestServePortZeroNamesRealPort: with --addr on port 0 and no --public-url,
+// the default URL and the ledger's key name take the port actually bound, not
+// ":0", so the widget's URLs work and the next start on that port is accepted.
+func TestServePortZeroNamesRealPort(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	env, _, errOut := testEnv(nil)
+	env.Ready = ready
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, env, []string{"serve", "--addr", "127.0.0.1:0", "--data", data}) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, errOut)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, errOut)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if port == "0" || port == "" {
+		t.Fatalf("ready address %q", addr)
+	}
+	if name, err := ledger.KeyName(data); err != nil || name != "localhost:"+port {
+		t.Errorf("ledger key name %q (%v), want localhost:%s", name, err, port)
+	}
+	if !strings.Contains(errOut.String(), "public_url=http://localhost:"+port) {
+		t.Errorf("log does not name the bound port:\n%s", errOut)
 	}
 }
