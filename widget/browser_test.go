@@ -775,6 +775,49 @@ func TestBrowserSettingsLink(t *testing.T) {
 	}
 }
 
+// TestBrowserSetFromPage: Crumb.set records the page's own consent control
+// (an "allow statistics" button) as a custom choice, but only while the
+// visitor acts: a script that calls it unprompted records nothing.
+func TestBrowserSetFromPage(t *testing.T) {
+	ctx := newTab(t)
+	h := newHarness(t, testConfig())
+	navigate(t, ctx, h.page("/", htmlPage("", `<p><button id="allow" onclick="window.got = Crumb.set({statistics: true, bogus: true})">Allow statistics</button></p>`+blocked)))
+	waitJS(t, ctx, bannerVisible)
+	// Right after a navigation the page counts as user-activated, so these also show that
+	// activation alone is not enough: a script's own call, a synthetic click, and a call from
+	// a trusted event that is not the visitor's (load) are all refused.
+	evalJS[chromedp.Void](t, ctx, `window.viaEvent = 'pending'; const i = new Image();
+		i.onload = i.onerror = () => { window.viaEvent = Crumb.set({marketing: true}) }; i.src = '/s/a.js?img'`)
+	waitJS(t, ctx, `window.viaEvent !== 'pending'`)
+	for _, js := range []string{
+		`Crumb.set({marketing: true})`,
+		`document.getElementById('allow').click(), window.got`,
+		`window.viaEvent`,
+	} {
+		if got := evalJS[any](t, ctx, js); got != false {
+			t.Errorf("%s: Crumb.set without the visitor's gesture gave %v, want false", js, got)
+		}
+	}
+	settle(t, ctx)
+	if n := len(h.consentPosts()); n != 0 || cookieValue(t, ctx) != "" || ranScripts(t, ctx) != "" {
+		t.Fatalf("an unprompted Crumb.set recorded or ran something: %d POSTs, cookie %q, ran %q", n, cookieValue(t, ctx), ranScripts(t, ctx))
+	}
+
+	clickLink(t, ctx, "#allow") // a real click: the page has transient user activation
+	p := h.waitPosts(1)[0]
+	if p.Body["method"] != "custom" || state(p) != "necessary,statistics" {
+		t.Errorf("recorded %v %s, want custom necessary,statistics", p.Body["method"], state(p))
+	}
+	waitJS(t, ctx, `window.got === true && !(`+bannerVisible+`)`)
+	waitJS(t, ctx, `window.ran.length === 3`) // stat1, a.js, stat2: statistics only
+	if got := ranScripts(t, ctx); got != "stat1,a,stat2" {
+		t.Errorf("ran %q, want the statistics scripts in order", got)
+	}
+	if !evalJS[bool](t, ctx, `Crumb.accepted('statistics') && !Crumb.accepted('marketing')`) {
+		t.Error("accepted() does not reflect the choice")
+	}
+}
+
 func TestBrowserVersionChangeReprompts(t *testing.T) {
 	ctx := newTab(t)
 	h := newHarness(t, testConfig())

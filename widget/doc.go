@@ -104,7 +104,12 @@
 // language. A click on any element of the page marked data-crumb-settings (a footer link
 // such as <a href="#" data-crumb-settings>Cookie settings</a>) opens the settings as show()
 // does, without following the link, so that a page under a strict CSP, with no inline
-// onclick, still offers the way back to them.
+// onclick, still offers the way back to them. Crumb.set({statistics: true}) records the
+// page's own consent control (an "allow statistics" button beside a chart) as a custom
+// choice over the current one, and closes the banner if it is open; it returns true. It is
+// taken only inside the handler of the visitor's own click, key, pointer or touch event (a
+// trusted event of those types), and returns false otherwise, so that a page's script cannot
+// record a choice nobody made.
 //
 // The cookie declaration: an element <div data-crumb-declaration></div> on the owner's
 // privacy page is filled with the site's cookies, a table per category with name, provider,

@@ -677,6 +677,17 @@ const api = {
   show () { show(true, 'settings') },
   consent () { return valid ? { ...state } : null },
   accepted (c) { return state[c] === true },
+  // The page's own consent control (an "allow statistics" button). Taken only in the handler
+  // of the visitor's own click or key (a trusted event), so that a script cannot record a
+  // choice nobody made. (navigator.userActivation would not do: a page opened from the
+  // address bar counts as activated for its first seconds.)
+  set (s) {
+    const e = W.event
+    if (!e?.isTrusted || !/^(click|key|pointer|mouse|touch)/.test(e.type)) return false
+    choose({ ...state, ...s }, 'custom')
+    if (isOpen) hide()
+    return true
+  },
   onchange: null,
   version: C.version,
   language: lang
