@@ -192,6 +192,10 @@ func (ks *keyStore) saveLocked() error {
 		return err
 	}
 	if err := writeFileAtomic(ks.path, data); err != nil {
+		// The rename may have happened (the directory fsync failed), so
+		// the generation on disk is unknown: journal lines of ks.gen could
+		// be stale already. Only a rewrite that succeeds may allow appends.
+		ks.journalReset = true
 		return fmt.Errorf("ledger: write %s: %w", ks.path, err)
 	}
 	ks.gen++

@@ -220,3 +220,31 @@ func FuzzReadKeyJournal(f *testing.F) {
 		}
 	})
 }
+
+// TestKeyJournalAfterFailedRewrite: a rewrite of ledger.keys that fails
+// after its rename (at the directory fsync) has still put the next
+// generation on disk. Keys of new logs made after it must survive a crash,
+// not be journaled under the generation the file no longer has.
+func TestKeyJournalAfterFailedRewrite(t *testing.T) {
+	l := mustOpen(t, t.TempDir())
+	mustAppend(t, l, Entry{Log: "a", Leaf: []byte(`{"a":1}`)})
+	mustAppend(t, l, Entry{Log: "b", Leaf: []byte(`{"b":1}`)})
+	injected := errors.New("injected directory fsync failure")
+	real := syncDir
+	syncDir = func(string) error { return injected }
+	_, err := l.EraseLog("b")
+	syncDir = real
+	if !errors.Is(err, injected) {
+		t.Fatalf("EraseLog with the directory fsync failing: %v", err)
+	}
+	c := mustAppend(t, l, Entry{Log: "c", Leaf: []byte(`{"c":1}`)})
+
+	r, err := Open(Options{Dir: copyLive(t, l), Host: testHost}) // the crash
+	if err != nil {
+		t.Fatalf("Open after the crash: %v", err)
+	}
+	defer r.Close()
+	if p := mustProof(t, r, c.ID); string(p.Leaf) != `{"c":1}` {
+		t.Fatalf("leaf of the new log after the crash = %q", p.Leaf)
+	}
+}

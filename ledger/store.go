@@ -150,8 +150,9 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // syncDir makes the directory's entries (a file created or renamed in it)
-// durable.
-func syncDir(dir string) error {
+// durable. A variable so that a test can make it fail after a rename, the
+// one failure that leaves the new file in place.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
