@@ -38,13 +38,16 @@ import (
 //
 // A new log's key is not worth a rewrite: with 10⁵ logs the file is ~15 MB
 // and rewriting it took ~200 ms, during which every append waits. Keys of new
-// logs are appended instead, one JSON line each, to ledger.keys.add, and
-// fsynced before the batch that needs them commits. Every rewrite of
+// logs are appended instead, one JSON line per batch, to ledger.keys.add,
+// and fsynced before the batch that needs them commits. Every rewrite of
 // ledger.keys (an erasure, Open, Close) takes them in, bumps the file's
 // generation and empties the journal; a journal line of another generation
 // is stale and ignored, so a crash between the rewrite and the emptying
-// cannot bring back a key erased by that rewrite. A torn last line is a crash
-// inside an append whose batch never committed, and is ignored too.
+// cannot bring back a key erased by that rewrite. A damaged last line is a
+// crash inside an append whose batch never committed, and is ignored too:
+// each append is fsynced before the next begins, so only the last one can
+// be damaged, and writing it as one line keeps the damage in the last line
+// even when a power loss keeps its end (and newline) but not its start.
 
 const (
 	ratchetLabel = "crumb-ledger-ratchet"
@@ -71,11 +74,40 @@ type keyFileV1 struct {
 // journalSuffix names the journal of new logs' keys beside ledger.keys.
 const journalSuffix = ".add"
 
-// journalLine is one new log's key in the journal.
+// journalLine is one append to the journal: the keys of one batch's new
+// logs.
 type journalLine struct {
-	Gen uint64 `json:"gen"`
-	Log string `json:"log"`
-	logKey
+	Gen  uint64            `json:"gen"`
+	Keys map[string]logKey `json:"keys"`
+}
+
+// parseJournalLine returns the keys of one journal line, or false if the
+// line is damaged. Journals written before an append became one line hold
+// a line per key (gen, log and the logKey's fields); they are read too.
+func parseJournalLine(line []byte) (journalLine, bool) {
+	var j struct {
+		journalLine
+		Log string `json:"log"`
+		logKey
+	}
+	if err := json.Unmarshal(line, &j); err != nil {
+		return j.journalLine, false
+	}
+	if j.Log != "" {
+		if j.Keys != nil {
+			return j.journalLine, false
+		}
+		j.Keys = map[string]logKey{j.Log: j.logKey}
+	}
+	if len(j.Keys) == 0 {
+		return j.journalLine, false
+	}
+	for log, k := range j.Keys {
+		if log == "" || len(k.Key) != 32 {
+			return j.journalLine, false
+		}
+	}
+	return j.journalLine, true
 }
 
 type cacheKey struct {
@@ -153,14 +185,20 @@ func readKeyFiles(path string) (map[string]logKey, uint64, int64, error) {
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("ledger: read %s: %w", jpath, err)
 	}
+	// After the last newline: nothing, or an append that never committed
+	// (its fsync did not return, or the newline would be there).
 	lines := bytes.Split(jdata, []byte{'\n'})
-	for i, line := range lines[:len(lines)-1] { // the last is empty, or torn: never committed
-		var j journalLine
-		if err := json.Unmarshal(line, &j); err != nil || j.Log == "" || len(j.Key) != 32 {
+	lines = lines[:len(lines)-1]
+	for i, line := range lines {
+		j, ok := parseJournalLine(line)
+		if !ok {
+			if i == len(lines)-1 { // the append a crash cut short: never committed
+				break
+			}
 			return nil, 0, 0, fmt.Errorf("ledger: %s is damaged at line %d", jpath, i+1)
 		}
 		if j.Gen == f.Gen {
-			logs[j.Log] = j.logKey
+			maps.Copy(logs, j.Keys)
 		}
 	}
 	return logs, f.Gen, int64(len(jdata)), nil
@@ -204,15 +242,19 @@ func (ks *keyStore) saveLocked() error {
 }
 
 // emptyJournalLocked cuts the journal to nothing, durably: it may hold keys
-// that were erased since.
+// that were erased since, stale but still on disk.
 func (ks *keyStore) emptyJournalLocked() error {
-	var err error
-	if ks.journal != nil {
-		if err = ks.journal.Truncate(0); err == nil {
-			err = ks.journal.Sync()
+	f := ks.journal
+	if f == nil {
+		var err error
+		if f, err = os.OpenFile(ks.path+journalSuffix, os.O_WRONLY, 0); err != nil {
+			return err
 		}
-	} else {
-		err = os.Truncate(ks.path+journalSuffix, 0)
+		defer f.Close()
+	}
+	err := f.Truncate(0)
+	if err == nil {
+		err = f.Sync()
 	}
 	if err == nil {
 		ks.journalSize = 0
@@ -237,15 +279,16 @@ func (ks *keyStore) appendLocked(logs []string) error {
 		}
 		ks.journal = f
 	}
-	var buf []byte
+	j := journalLine{Gen: ks.gen, Keys: make(map[string]logKey, len(logs))}
 	for _, log := range logs {
-		line, err := json.Marshal(journalLine{Gen: ks.gen, Log: log, logKey: ks.logs[log]})
-		if err != nil {
-			return err
-		}
-		buf = append(append(buf, line...), '\n')
+		j.Keys[log] = ks.logs[log]
 	}
-	_, err := ks.journal.Write(buf)
+	buf, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	buf = append(buf, '\n')
+	_, err = ks.journal.Write(buf)
 	if err == nil {
 		err = ks.journal.Sync()
 	}

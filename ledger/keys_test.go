@@ -183,9 +183,10 @@ func TestKeyJournalDamage(t *testing.T) {
 // newline) changes nothing: the result is that of the whole lines alone.
 func FuzzReadKeyJournal(f *testing.F) {
 	key := bytes.Repeat([]byte{7}, 32)
-	line, _ := json.Marshal(journalLine{Gen: 3, Log: "a", logKey: logKey{Epoch: 1, FromDay: 20000, Key: key}})
-	stale, _ := json.Marshal(journalLine{Gen: 2, Log: "b", logKey: logKey{Key: key}})
+	line, _ := json.Marshal(journalLine{Gen: 3, Keys: map[string]logKey{"a": {Epoch: 1, FromDay: 20000, Key: key}, "c": {Key: key}}})
+	stale, _ := json.Marshal(journalLine{Gen: 2, Keys: map[string]logKey{"b": {Key: key}}})
 	f.Add(append(line, '\n'))
+	f.Add([]byte(`{"gen":3,"log":"a","epoch":1,"from_day":2,"key":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="}` + "\n")) // a line per key, as journals were first written
 	f.Add(append(append(line, '\n'), line[:20]...))
 	f.Add(append(append(stale, '\n'), append(line, '\n')...))
 	f.Add([]byte("\n\n"))
@@ -219,6 +220,41 @@ func FuzzReadKeyJournal(f *testing.F) {
 			t.Fatalf("the torn tail changed the keys: %v vs %v (%v)", logs, whole, werr)
 		}
 	})
+}
+
+// TestKeyJournalPowerLossInAppend: a power loss during the fsync of an
+// append can persist its last page (with the line's newline) but not its
+// first, since pages are written back in any order. The batch never
+// committed, so Open must ignore that damage rather than refuse forever.
+func TestKeyJournalPowerLossInAppend(t *testing.T) {
+	l := mustOpen(t, t.TempDir())
+	a := mustAppend(t, l, Entry{Log: "a", Leaf: []byte(`{"a":1}`)})
+	cp := copyLive(t, l)
+	before, err := os.ReadFile(journalOf(cp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a batch writing the first leaves of two logs journals.
+	if err := l.keys.ensure(map[string]uint32{"x": 20000, "y": 20000}); err != nil {
+		t.Fatal(err)
+	}
+	journal, err := os.ReadFile(journalOf(l.opts.Dir))
+	if err != nil || !bytes.HasPrefix(journal, before) || len(journal) == len(before) {
+		t.Fatalf("journal after ensure: %q (before %q), %v", journal, before, err)
+	}
+	added := journal[len(before):]
+	clear(added[:16]) // its first page never reached the disk, its last did
+	if err := os.WriteFile(journalOf(cp), journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(Options{Dir: cp, Host: testHost})
+	if err != nil {
+		t.Fatalf("Open after a power loss inside a journal append: %v", err)
+	}
+	defer c.Close()
+	if p := mustProof(t, c, a.ID); string(p.Leaf) != `{"a":1}` {
+		t.Fatalf("leaf after the power loss = %q", p.Leaf)
+	}
 }
 
 // TestKeyJournalAfterFailedRewrite: a rewrite of ledger.keys that fails
