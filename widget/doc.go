@@ -108,8 +108,9 @@
 // page's own consent control (an "allow statistics" button beside a chart) as a custom
 // choice over the current one, and closes the banner if it is open; it returns true. It is
 // taken only inside the handler of the visitor's own click, key, pointer or touch event (a
-// trusted event of those types), and returns false otherwise, so that a page's script cannot
-// record a choice nobody made.
+// trusted event of those types), and returns false otherwise, so that a call on load or from
+// a timer cannot record a choice the visitor never made. (It is a guard against mistakes, not
+// against the site itself: the site's own origin may POST to /v1/consent.)
 //
 // The cookie declaration: an element <div data-crumb-declaration></div> on the owner's
 // privacy page is filled with the site's cookies, a table per category with name, provider,

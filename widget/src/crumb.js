@@ -678,9 +678,9 @@ const api = {
   consent () { return valid ? { ...state } : null },
   accepted (c) { return state[c] === true },
   // The page's own consent control (an "allow statistics" button). Taken only in the handler
-  // of the visitor's own click or key (a trusted event), so that a script cannot record a
-  // choice nobody made. (navigator.userActivation would not do: a page opened from the
-  // address bar counts as activated for its first seconds.)
+  // of the visitor's own click or key (a trusted event), so that a call on load or from a
+  // timer cannot record a choice the visitor never made. (navigator.userActivation would not
+  // do: a page opened from the address bar counts as activated for its first seconds.)
   set (s) {
     const e = W.event
     if (!e?.isTrusted || !/^(click|key|pointer|mouse|touch)/.test(e.type)) return false
