@@ -472,3 +472,64 @@ func BenchmarkNewLogKey(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpen is Open (and nothing else) of a ledger with n logs of one
+// leaf each, every one with an erasure record already applied, as the daily
+// retention pass leaves them: Open reads every log's counters and looks for
+// an erasure whose key step did not happen.
+func BenchmarkOpen(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprint("logs=", n), func(b *testing.B) {
+			dir := b.TempDir()
+			day0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			clk := &clock{t: day0.Add(48 * time.Hour)}
+			opts := Options{Dir: dir, Host: testHost, Now: clk.Now}
+			l, err := Open(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			names := make([]string, n)
+			cutoffs := make(map[string]time.Time, n)
+			reqs := make([]*request, 0, 4096)
+			flush := func() {
+				l.commit(reqs)
+				for _, r := range reqs {
+					if res := <-r.res; res.err != nil {
+						b.Fatal(res.err)
+					}
+				}
+				reqs = reqs[:0]
+			}
+			for i := range names {
+				names[i] = fmt.Sprintf("s%015d/consents", i)
+				cutoffs[names[i]] = day0.Add(24 * time.Hour)
+				reqs = append(reqs, &request{e: Entry{Log: names[i], ID: idFor(i), Leaf: benchLeaf(i)}, day: uint32(dayOf(day0)), res: make(chan result, 1)})
+				if len(reqs) == cap(reqs) {
+					flush()
+				}
+			}
+			flush()
+			if _, err := l.EraseMany(cutoffs); err != nil {
+				b.Fatal(err)
+			}
+			if err := l.Close(); err != nil {
+				b.Fatal(err)
+			}
+			var open time.Duration
+			for b.Loop() {
+				start := time.Now()
+				l, err := Open(opts)
+				open += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := l.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(open.Seconds()*1000/float64(b.N), "ms/open")
+		})
+	}
+}
