@@ -88,7 +88,10 @@ empties it. Erase(log, before) ratchets it forward to before's
 day: earlier days can never be decrypted again. EraseLog drops the key
 (later appends start a new epoch with a new key). The leaf hashes stay, so
 a proof of an erased record still verifies; it just has no leaf and says
-when the record was erased (erased_at).
+when the record was erased (erased_at). The erasure is recorded in
+ledger.db before ledger.keys is rewritten; if a crash comes between the
+two, the next Open redoes the key step from the record (and logs a
+warning), so an EraseLog that nothing would retry still destroys the key.
 
 # Caveats
 

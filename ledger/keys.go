@@ -11,12 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Erasure keys.
@@ -48,6 +51,11 @@ import (
 // each append is fsynced before the next begins, so only the last one can
 // be damaged, and writing it as one line keeps the damage in the last line
 // even when a power loss keeps its end (and newline) but not its start.
+//
+// An erasure is recorded in ledger.db before ledger.keys is rewritten, so a
+// crash between the two leaves a record whose key step never happened.
+// Open finds such records (the last of the key's epoch, past its from_day)
+// and redoes the key step: nothing else would for EraseLog.
 
 const (
 	ratchetLabel = "crumb-ledger-ratchet"
@@ -130,10 +138,13 @@ type keyStore struct {
 	// keys that could not be cut off: the next new key rewrites ledger.keys
 	// instead of appending.
 	journalReset bool
+	// unsaved is set by loadKeyStore when ledger.keys is missing or its
+	// journal holds lines: settle rewrites it.
+	unsaved bool
 }
 
-// loadKeyStore reads ledger.keys and its journal, and when the journal
-// held anything, folds it into a rewritten ledger.keys.
+// loadKeyStore reads ledger.keys and its journal. It writes nothing: settle
+// does, once Open knows what ledger.db says was erased.
 func loadKeyStore(path string) (*keyStore, error) {
 	ks := &keyStore{path: path, cache: make(map[cacheKey]cipher.AEAD)}
 	logs, gen, journal, err := readKeyFiles(path)
@@ -142,15 +153,83 @@ func loadKeyStore(path string) (*keyStore, error) {
 	}
 	ks.logs, ks.gen, ks.journalSize = logs, gen, journal
 	_, err = os.Stat(path)
-	if journal > 0 || errors.Is(err, fs.ErrNotExist) {
-		// Written on first start too, so that ledger.keys is always there
-		// beside its journal. Failing to fold the journal in now (a
-		// read-only or full disk) still lets the ledger serve reads; the
-		// next new key tries again, since appending after a torn line is
-		// not safe.
-		ks.journalReset = ks.saveLocked() != nil
-	}
+	// Written on first start too, so that ledger.keys is always there
+	// beside its journal.
+	ks.unsaved = journal > 0 || errors.Is(err, fs.ErrNotExist)
 	return ks, nil
+}
+
+// redoErasure is an erasure recorded in ledger.db whose key step ledger.keys
+// does not show: the crash came between the two.
+type redoErasure struct {
+	log    string
+	epoch  uint32
+	endDay uint32 // first day not erased; math.MaxUint32 for EraseLog
+}
+
+// unappliedErasure returns the erasure recorded in lb (a log's bucket) that
+// k, the log's live key, has not caught up with. Only the last record of
+// k's epoch matters: each erasure covers every day before its endDay, so
+// the last one covers all the others.
+func unappliedErasure(log string, lb *bolt.Bucket, k logKey) (redoErasure, bool) {
+	eb := lb.Bucket(bktErased)
+	if eb == nil {
+		return redoErasure{}, false
+	}
+	c := eb.Cursor()
+	whole := eraseKey(k.Epoch, math.MaxUint32)
+	key, _ := c.Seek(whole)
+	switch {
+	case key == nil:
+		key, _ = c.Last()
+	case !bytes.Equal(key, whole):
+		key, _ = c.Prev()
+	}
+	if len(key) != 8 || binary.BigEndian.Uint32(key) != k.Epoch {
+		return redoErasure{}, false
+	}
+	end := binary.BigEndian.Uint32(key[4:])
+	return redoErasure{log, k.Epoch, end}, end > k.FromDay
+}
+
+// settle redoes the key steps of redo, then rewrites ledger.keys if that
+// changed anything or loadKeyStore found it unsaved. A failed rewrite (a
+// read-only or full disk) still lets the ledger serve reads: the keys in
+// memory are the erased ones, the next new key rewrites the file instead of
+// appending to the journal (appending after a torn line is not safe
+// either), and the next Open redoes the erasures again.
+func (ks *keyStore) settle(redo []redoErasure) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	changed := false
+	for _, r := range redo {
+		k, ok := ks.logs[r.log]
+		if !ok || len(k.Key) == 0 || k.Epoch != r.epoch || r.endDay <= k.FromDay {
+			continue
+		}
+		if r.endDay == math.MaxUint32 && k.Epoch == math.MaxUint32 {
+			continue // drop refused it, and EraseLog failed saying so
+		}
+		if r.endDay != math.MaxUint32 {
+			ks.logs[r.log] = logKey{Epoch: k.Epoch, FromDay: r.endDay, Key: ratchet(k.Key, r.endDay-k.FromDay)}
+			slog.Warn("ledger: redid an erasure that a crash cut short", "log", r.log, "erased_from_day", dayStart(k.FromDay).Format(time.DateOnly), "erased_before_day", dayStart(r.endDay).Format(time.DateOnly))
+		} else {
+			ks.logs[r.log] = logKey{Epoch: k.Epoch + 1}
+			slog.Warn("ledger: redid an erasure of a whole log that a crash cut short", "log", r.log, "erased_from_day", dayStart(k.FromDay).Format(time.DateOnly))
+		}
+		ks.dropLocked(r.log)
+		changed = true
+	}
+	if !changed && !ks.unsaved {
+		return
+	}
+	ks.unsaved = false
+	if err := ks.saveLocked(); err != nil {
+		ks.journalReset = true
+		if changed {
+			slog.Error("ledger: could not rewrite the key file after redoing erasures; the erased keys are still in it until a rewrite succeeds", "file", ks.path, "err", err)
+		}
+	}
 }
 
 // readKeyFiles returns the keys of ledger.keys with the journal's current
@@ -202,14 +281,6 @@ func readKeyFiles(path string) (map[string]logKey, uint64, int64, error) {
 		}
 	}
 	return logs, f.Gen, int64(len(jdata)), nil
-}
-
-// has reports whether log has an entry (live or erased).
-func (ks *keyStore) has(log string) bool {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	_, ok := ks.logs[log]
-	return ok
 }
 
 func (ks *keyStore) get(log string) (logKey, bool) {

@@ -117,7 +117,9 @@ type logState struct {
 // creates the checkpoint signing key ledger.key (name opts.Host) and the
 // erasure key file ledger.keys, both 0600. It refuses to start when
 // ledger.key was made for another host (old checkpoints would not verify)
-// or when ledger.db holds logs whose erasure keys are missing.
+// or when ledger.db holds logs whose erasure keys are missing. An erasure
+// recorded in ledger.db whose key was not destroyed (a crash between the
+// two steps) is completed before Open returns.
 func Open(opts Options) (*Ledger, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("ledger: open: Options.Dir is empty")
@@ -140,11 +142,6 @@ func Open(opts Options) (*Ledger, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: open: %w", err)
 	}
-	// A crash during an atomic rewrite can leave a temporary copy behind; one
-	// of ledger.keys may hold a key erased since, so it must go.
-	if err := removeTemps(opts.Dir); err != nil {
-		return nil, err
-	}
 	signer, vkey, seed, err := loadSigner(opts.Dir, opts.Host)
 	if err != nil {
 		return nil, err
@@ -156,10 +153,6 @@ func Open(opts Options) (*Ledger, error) {
 	verifier, err := note.NewVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open: verifier key: %w", err)
-	}
-	keys, err := loadKeyStore(filepath.Join(opts.Dir, keysFile))
-	if err != nil {
-		return nil, err
 	}
 	db, err := bolt.Open(filepath.Join(opts.Dir, dbFile), 0o600, &bolt.Options{
 		Timeout:      5 * time.Second,
@@ -182,6 +175,22 @@ func Open(opts Options) (*Ledger, error) {
 		}
 		return nil, fmt.Errorf("ledger: open: %w", err)
 	}
+	// The key files are read and rewritten only under ledger.db's lock: a
+	// process still running on this directory could otherwise lose a
+	// temporary it is about to rename, or have its keys read before an
+	// erasure and written back after it.
+	//
+	// A crash during an atomic rewrite can leave a temporary copy behind; one
+	// of ledger.keys may hold a key erased since, so it must go.
+	if err := removeTemps(opts.Dir); err != nil {
+		db.Close()
+		return nil, err
+	}
+	keys, err := loadKeyStore(filepath.Join(opts.Dir, keysFile))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	l := &Ledger{
 		opts:     opts,
 		db:       db,
@@ -200,18 +209,22 @@ func Open(opts Options) (*Ledger, error) {
 		cpDone:   make(chan struct{}),
 		closing:  make(chan struct{}),
 	}
-	if err := l.load(seed); err != nil {
+	redo, err := l.load(seed)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	keys.settle(redo)
 	go l.writer()
 	go l.checkpointLoop()
 	return l, nil
 }
 
 // load creates the top buckets, checks the id key, sets the next NewID
-// sequence number, loads the nonce index and reads each log's counters.
-func (l *Ledger) load(seed []byte) error {
+// sequence number, loads the nonce index and reads each log's counters. It
+// returns the erasures whose key step did not happen, found in the same
+// visit of each log.
+func (l *Ledger) load(seed []byte) ([]redoErasure, error) {
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bktLogs, bktIDs, bktSeqIDs, bktMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -238,12 +251,28 @@ func (l *Ledger) load(seed []byte) error {
 				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open: %w", err)
+	}
+	// Every log is visited in a read transaction: a write transaction's
+	// commit goes over each bucket opened in it (rebalance, spill), which
+	// made Open at 10⁵ logs take ~1.3 s instead of ~0.85 s (BenchmarkOpen).
+	var redo []redoErasure
+	err = l.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktLogs).ForEachBucket(func(k []byte) error {
 			name := string(k)
 			lb := tx.Bucket(bktLogs).Bucket(k)
 			st := &logState{size: getU64(lb, keySize), cpSize: getU64(lb, keyCPSize)}
-			if st.size > 0 && !l.keys.has(name) {
+			key, ok := l.keys.get(name)
+			if st.size > 0 && !ok {
 				return fmt.Errorf("log %q has %d entries but %s has no key for it: restore %s from the backup taken with ledger.db", name, st.size, keysFile, keysFile)
+			}
+			if len(key.Key) != 0 {
+				if r, ok := unappliedErasure(name, lb, key); ok {
+					redo = append(redo, r)
+				}
 			}
 			l.logs[name] = st
 			if st.size > st.cpSize {
@@ -253,9 +282,9 @@ func (l *Ledger) load(seed []byte) error {
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("ledger: open: %w", err)
+		return nil, fmt.Errorf("ledger: open: %w", err)
 	}
-	return nil
+	return redo, nil
 }
 
 // Close stops intake (later Appends get ErrClosed), lets every queued append
