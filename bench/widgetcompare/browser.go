@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 	"github.com/crumb-consent/crumb/internal/browsertest"
@@ -43,6 +44,8 @@ type browser struct {
 	cancel    []context.CancelFunc
 	dir       string
 	UserAgent string
+	// throttle, when set, slows every request of a timed visit.
+	throttle *network.Conditions
 }
 
 // startBrowser starts Chromium with the launch options of
@@ -140,6 +143,16 @@ func (b *browser) visitIn(tctx context.Context, t target, timeout time.Duration)
 		want = `window.__readyAt > 0 && window.__paintedAt > 0`
 	}
 	var m marks
+	if b.throttle != nil {
+		if err := chromedp.Do(tctx); err != nil { // opens the tab, to throttle it before it loads
+			return m, err
+		}
+		if _, err := chromedp.Call(tctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{b.throttle},
+		}); err != nil {
+			return m, fmt.Errorf("throttle: %w", err)
+		}
+	}
 	if err := chromedp.Do(tctx, chromedp.Navigate(t.url),
 		chromedp.Poll[chromedp.Void](want, chromedp.WithPollingInterval(10*time.Millisecond))); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

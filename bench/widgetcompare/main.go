@@ -48,6 +48,9 @@ type Options struct {
 	// process and thread with the network service's log, as a JSON file
 	// that Perfetto or chrome://tracing opens.
 	TraceDir string
+	// Throttle names a network profile (networkProfiles) applied to every
+	// request of the timed visits; "" for none (loopback as it is).
+	Throttle string
 	// NoBrowser and NoLoad skip the time-to-banner and the load parts.
 	NoBrowser, NoLoad bool
 	// ServerLog receives the Crumb server's internal errors (default
@@ -63,6 +66,9 @@ func (o *Options) defaults() error {
 		if !knownLib(l) {
 			return fmt.Errorf("unknown library %q (want some of %s, or %s, %s)", l, strings.Join(allLibs, ","), libFloor, libFloorSync)
 		}
+	}
+	if _, err := networkProfile(o.Throttle); err != nil {
+		return err
 	}
 	if o.Runs <= 0 {
 		o.Runs = 20
@@ -99,6 +105,7 @@ type Report struct {
 	Browser    string       `json:"browser,omitempty"` // the user agent
 	Runs       int          `json:"runs"`
 	WarmupRuns int          `json:"warmup_runs"`
+	Network    string       `json:"network,omitempty"` // the -throttle profile, if any
 	Sizes      []Size       `json:"sizes"`
 	Timings    []Timing     `json:"timings,omitempty"`
 	Load       []LoadResult `json:"load,omitempty"`
@@ -199,6 +206,8 @@ func run(ctx context.Context, opts Options) (*Report, error) {
 		if err != nil {
 			return rep, err
 		}
+		b.throttle, _ = networkProfile(opts.Throttle) // checked by defaults
+		rep.Network = opts.Throttle
 		rep.Browser = b.UserAgent
 		rep.Timings, err = timeToBanner(ctx, b, targets, opts.Runs, opts.WarmupRuns, opts.VisitTimeout)
 		if err == nil && opts.Trace > 0 {
@@ -296,10 +305,15 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "%-22s %-15s %9d %8d %8d  %s\n", s.Library, s.Version, s.Raw, s.Gzip, s.Brotli, strings.Join(s.Files, " + "))
 	}
 	if len(r.Timings) > 0 {
-		fmt.Fprintf(w, "\ntime to banner, ms from navigation start (headless Chromium, loopback, fresh browser context per visit;\n"+
+		link := "loopback"
+		if r.Network != "" {
+			c := networkProfiles[r.Network]
+			link = fmt.Sprintf("loopback throttled to %s: %.1f ms a request, %.0f KB/s down", r.Network, c.Latency, c.DownloadThroughput/1000)
+		}
+		fmt.Fprintf(w, "\ntime to banner, ms from navigation start (headless Chromium, %s, fresh browser context per visit;\n"+
 			"%d runs per page after %d warm-up round(s), interleaved; in DOM = the banner element is in the DOM;\n"+
 			"painted = the end of the next frame; empty = the page without a library, to DOMContentLoaded;\n"+
-			"net = the visit minus the same round's empty page; files = when the first was requested and the last was in)\n", r.Runs, r.WarmupRuns)
+			"net = the visit minus the same round's empty page; files = when the first was requested and the last was in)\n", link, r.Runs, r.WarmupRuns)
 		fmt.Fprintf(w, "%-22s %9s %8s %8s %8s %8s %8s %7s %8s %8s %7s\n", "", "in DOM", "", "net", "", "painted", "net", "", "files", "files", "")
 		fmt.Fprintf(w, "%-22s %9s %8s %8s %8s %8s %8s %7s %8s %8s %7s\n", "page", "median", "p90", "median", "p90", "median", "median", "DCL", "start", "in", "failed")
 		for _, t := range r.Timings {
@@ -379,6 +393,7 @@ func main() {
 	flag.DurationVar(&opts.LoadDuration, "d", 5*time.Second, "measured load window per target")
 	flag.IntVar(&opts.Trace, "trace", 0, "after the timed visits, `n` traced visits per library: where the time goes")
 	flag.StringVar(&opts.TraceDir, "trace-dir", "", "with -trace, write each traced visit's whole trace (all processes) to `dir`")
+	flag.StringVar(&opts.Throttle, "throttle", "", "network `profile` for the timed visits: slow4g or 3g (DevTools' throttling; default none)")
 	flag.BoolVar(&opts.NoBrowser, "no-browser", false, "skip the time to banner")
 	flag.BoolVar(&opts.NoLoad, "no-load", false, "skip the requests/s part")
 	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")

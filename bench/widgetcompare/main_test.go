@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crumb-consent/crumb/bench/internal/loadstat"
 )
 
 // testLibs is Crumb, plus the npm libraries when node_modules has them.
@@ -195,6 +197,47 @@ func TestOptionsRefuseUnknownLibrary(t *testing.T) {
 	_, err := run(context.Background(), quiet(Options{Libs: []string{"crumb", "cookiebot"}, NoBrowser: true, NoLoad: true}))
 	if err == nil || !strings.Contains(err.Error(), `"cookiebot"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestOptionsRefuseUnknownNetworkProfile(t *testing.T) {
+	_, err := run(context.Background(), quiet(Options{Libs: []string{"crumb"}, Throttle: "56k", NoBrowser: true, NoLoad: true}))
+	if err == nil || !strings.Contains(err.Error(), `"56k"`) || !strings.Contains(err.Error(), "slow4g") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestThrottledVisit: with -throttle, every request of a visit waits the
+// profile's latency, the page's and the widget's alike; the report names the
+// profile. (Lower bounds only: they show the throttle is applied, they do
+// not time the widget.)
+func TestThrottledVisit(t *testing.T) {
+	if chromiumPath("") == "" {
+		if os.Getenv("CRUMB_REQUIRE_BROWSER") == "1" {
+			t.Fatal("Chromium not found and CRUMB_REQUIRE_BROWSER=1")
+		}
+		t.Skip("Chromium not found (install chromium or set CRUMB_CHROMIUM): throttled visit skipped")
+	}
+	rep, err := run(context.Background(), quiet(Options{Libs: []string{libCrumb}, Runs: 1, WarmupRuns: -1, NoLoad: true, Throttle: "slow4g"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	latency := networkProfiles["slow4g"].Latency
+	if rep.Network != "slow4g" || len(rep.Timings) != 2 {
+		t.Fatalf("report: network %q, timings %+v", rep.Network, rep.Timings)
+	}
+	for _, tm := range rep.Timings {
+		if tm.ReadyMedian < latency {
+			t.Errorf("%s: DOMContentLoaded at %.1f ms, before one request's latency (%.1f ms)", tm.Library, tm.ReadyMedian, latency)
+		}
+		if tm.Library == libCrumb && tm.FetchedMedian-tm.FetchStartMedian < latency {
+			t.Errorf("widget.js took %.1f ms, less than the profile's latency (%.1f ms)", tm.FetchedMedian-tm.FetchStartMedian, latency)
+		}
+	}
+	var out strings.Builder
+	loadstat.Print(&out, rep, false)
+	if !strings.Contains(out.String(), "throttled to slow4g") {
+		t.Errorf("the report does not name the network:\n%s", out.String())
 	}
 }
 
