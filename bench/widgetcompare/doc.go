@@ -12,7 +12,7 @@ Setup, once (node_modules is not committed; package.json pins the versions):
 Usage:
 
 	go run ./bench/widgetcompare [-n 20] [-warmup 1] [-libs crumb,vanilla-cookieconsent,klaro[,floor,floor-sync]]
-	    [-c 64] [-d 5s] [-trace N] [-no-browser] [-no-load] [-json] [-chromium BIN] [-modules DIR]
+	    [-c 64] [-d 5s] [-trace N] [-throttle slow4g|3g] [-no-browser] [-no-load] [-json] [-chromium BIN] [-modules DIR]
 
 Everything runs in this process and on loopback:
 
@@ -63,7 +63,13 @@ named: "floor", whose script (from the CDN origin, under DESIGN §6's async
 tag) does nothing but append a <crumb-consent> with its dialog, and
 "floor-sync", the same script behind a parser-blocking tag. What a widget
 takes beyond "floor" is its own work; "floor" itself is Chromium's fetch and
-scheduling, which no script under the async tag can go below. Every visit opens a new tab in a fresh browser context (no
+scheduling, which no script under the async tag can go below.
+
+-throttle slows every request of the timed visits to one of DevTools'
+network profiles (Lighthouse's mobile Slow 4G or 3G, as DevTools applies
+them: 562.5 or 1125 ms a request, 1.4 or 0.6 Mbit/s down). On loopback bytes
+cost nothing; on those links what a library serves, and how many requests
+it makes, counts. Every visit opens a new tab in a fresh browser context (no
 cookies, storage or HTTP cache). One round visits every page once, in an
 order that rotates from round to round; -warmup rounds come first and are
 not counted, then -n rounds. For each page the table gives the median and p90
