@@ -95,6 +95,11 @@ func parseServeConfig(env *Env, args []string) (serveConfig, error) {
 		}
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.PublicURL != "" { // refused before anything listens
+		if _, err := hostOf(cfg.PublicURL); err != nil {
+			return cfg, err
+		}
+	}
 	return cfg, nil
 }
 
@@ -102,11 +107,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	cfg, err := parseServeConfig(env, args)
 	if err != nil {
 		return err
-	}
-	if cfg.PublicURL != "" { // a bad URL is refused before anything listens
-		if _, err := hostOf(cfg.PublicURL); err != nil {
-			return err
-		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -268,6 +268,8 @@ func TestUsageErrors(t *testing.T) {
 		{"serve", "--trust-proxy", "not-a-cidr"},
 		{"serve", "--metrics-allow", "10.0.0.0/33"},
 		{"serve", "--addr", "nocolon"},
+		{"serve", "--addr", "127.0.0.1:0", "--public-url", "ftp://crumb.test"},
+		{"serve", "--addr", "127.0.0.1:0", "--public-url", "crumb.test"},
 		{"serve", "extra"},
 		{"erase-expired", "--as-of", "yesterday"},
 		{"backup"},
